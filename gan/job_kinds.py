@@ -1,0 +1,2 @@
+"""Importing this module registers every job kind (each module registers its own on import)."""
+from . import selfcheck  # noqa: F401
