@@ -1,0 +1,36 @@
+"""Fixtures shared by the whole suite."""
+import pytest
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    if not _cuda_available():
+        skip = pytest.mark.skip(reason="needs CUDA (run on a GPU machine)")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Media files of one test go to a temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "staff", "staff@example.org", "staff-pass-123", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user("plain", "plain@example.org", "plain-pass-123")
