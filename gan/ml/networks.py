@@ -1,0 +1,142 @@
+"""The paper's generator and the discriminators of every Table 4 row (pure PyTorch).
+
+Generator: linear(sound [+ z]) -> 4x4x(8w) -> BN/ReLU -> 5x5 stride-2 transposed convs -> tanh.
+Discriminator: 5x5 stride-2 convs (LeakyReLU 0.2) down to 4x4, then one of two heads:
+  * 'concat' (Reed et al. GAN-CLS): the sound embedding is tiled over the 4x4 map, concatenated,
+    mixed by a 1x1 conv and read out by a linear layer;
+  * 'projection' (Miyato & Koyama): score = w.phi + <W s, phi> with phi the 128-d image embedding.
+An auxiliary classifier linear(phi -> classes) is added when the variant asks for it.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .variants import ModelConfig, Variant
+
+BASE_SIZE = 4            # spatial size of G's first feature map and of D's last one
+KERNEL = 5
+LEAK = 0.2
+
+
+def _upsampling_layers(image_size: int) -> int:
+    """Stride-2 layers between 4x4 and the image: 4 at 64x64 (the paper), 3 at 32x32."""
+    return int(math.log2(image_size // BASE_SIZE))
+
+
+class Generator(nn.Module):
+    """Sound vector (+ noise) -> image in [-1, 1], shape (B, channels, image_size, image_size)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        n_up = _upsampling_layers(cfg.image_size)
+        top = cfg.g_width * 2 ** (n_up - 1)          # 8w at 64x64, 4w at 32x32
+        self.fc = nn.Linear(cfg.sound_dim + cfg.z_dim, BASE_SIZE * BASE_SIZE * top, bias=False)
+        self.fc_norm = nn.BatchNorm2d(top)
+        self.top_channels = top
+        blocks: list[nn.Module] = []
+        channels = top
+        for i in range(n_up):
+            last = i == n_up - 1
+            out = cfg.channels if last else channels // 2
+            blocks.append(nn.ConvTranspose2d(channels, out, KERNEL, stride=2, padding=KERNEL // 2,
+                                             output_padding=1, bias=last))
+            if not last:
+                blocks += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            channels = out
+        self.deconv = nn.Sequential(*blocks)
+
+    def forward(self, sound: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        if sound.ndim != 2 or sound.shape[1] != self.cfg.sound_dim:
+            raise ValueError(f"Generator expects sound vectors of shape (B, {self.cfg.sound_dim}); "
+                             f"got {tuple(sound.shape)}")
+        if self.cfg.z_dim:
+            if z is None or z.shape != (sound.shape[0], self.cfg.z_dim):
+                raise ValueError(f"Generator expects z of shape ({sound.shape[0]}, {self.cfg.z_dim}); "
+                                 f"got {None if z is None else tuple(z.shape)}")
+            sound = torch.cat([sound, z.to(sound.dtype)], dim=1)
+        h = self.fc(sound).view(-1, self.top_channels, BASE_SIZE, BASE_SIZE)
+        h = torch.relu(self.fc_norm(h))
+        return torch.tanh(self.deconv(h))
+
+
+class Discriminator(nn.Module):
+    """(image, sound) -> (score (B,), auxiliary class logits (B, classes) or None)."""
+
+    def __init__(self, cfg: ModelConfig, variant: Variant):
+        super().__init__()
+        self.cfg, self.variant = cfg, variant
+        sn = spectral_norm if variant.spectral_norm else (lambda module: module)
+        batch_norm = variant.d_norm == "batch"
+        n_down = _upsampling_layers(cfg.image_size)
+        layers: list[nn.Module] = []
+        channels = cfg.channels
+        for i in range(n_down):
+            out = cfg.d_width * 2 ** i
+            # No BN on the first layer (DCGAN / Reed et al.); bias is redundant before BN.
+            use_bn = batch_norm and i > 0
+            layers.append(sn(nn.Conv2d(channels, out, KERNEL, stride=2, padding=KERNEL // 2, bias=not use_bn)))
+            if use_bn:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.LeakyReLU(LEAK, inplace=True))
+            channels = out
+        self.conv = nn.Sequential(*layers)
+        self.feature_channels = channels
+        flat = channels * BASE_SIZE * BASE_SIZE
+        needs_phi = variant.head == "projection" or variant.aux_classifier
+        self.phi = sn(nn.Linear(flat, cfg.embed_dim)) if needs_phi else None
+        if variant.head == "projection":
+            self.out = sn(nn.Linear(cfg.embed_dim, 1))
+            self.sound_projection = sn(nn.Linear(cfg.sound_dim, cfg.embed_dim, bias=False))
+        else:
+            self.sound_embed = sn(nn.Linear(cfg.sound_dim, cfg.embed_dim))
+            mix = [sn(nn.Conv2d(channels + cfg.embed_dim, channels, 1, bias=not batch_norm))]
+            if batch_norm:
+                mix.append(nn.BatchNorm2d(channels))
+            mix.append(nn.LeakyReLU(LEAK, inplace=True))
+            self.mix = nn.Sequential(*mix)
+            self.out = sn(nn.Linear(flat, 1))
+        self.aux = sn(nn.Linear(cfg.embed_dim, cfg.num_classes)) if variant.aux_classifier else None
+
+    def forward(self, image: torch.Tensor, sound: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        expected = (self.cfg.channels, self.cfg.image_size, self.cfg.image_size)
+        if image.ndim != 4 or tuple(image.shape[1:]) != expected:
+            raise ValueError(f"Discriminator expects images of shape (B, {', '.join(map(str, expected))}); "
+                             f"got {tuple(image.shape)}")
+        if sound.shape != (image.shape[0], self.cfg.sound_dim):
+            raise ValueError(f"Discriminator expects sounds of shape ({image.shape[0]}, {self.cfg.sound_dim}); "
+                             f"got {tuple(sound.shape)}")
+        features = self.conv(image)
+        phi = None
+        if self.phi is not None:
+            phi = nn.functional.leaky_relu(self.phi(features.flatten(1)), LEAK)
+        if self.variant.head == "projection":
+            score = self.out(phi).squeeze(1) + (self.sound_projection(sound) * phi).sum(dim=1)
+        else:
+            embedded = nn.functional.leaky_relu(self.sound_embed(sound), LEAK)
+            tiled = embedded[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
+            mixed = self.mix(torch.cat([features, tiled.to(features.dtype)], dim=1))
+            score = self.out(mixed.flatten(1)).squeeze(1)
+        logits = self.aux(phi) if self.aux is not None else None
+        return score, logits
+
+
+def build_networks(model_cfg: ModelConfig, variant: Variant) -> tuple[Generator, Discriminator]:
+    """A fresh (G, D) pair for one Table 4 row; weights drawn from torch's global RNG (seed it first)."""
+    generator, discriminator = Generator(model_cfg), Discriminator(model_cfg, variant)
+    for module in (*generator.modules(), *discriminator.modules()):
+        # DCGAN initialisation N(0, 0.02), as in Reed et al. and the authors' code.
+        # Spectrally normalised layers keep torch's default init: SN rescales them anyway, and
+        # re-drawing the weight would leave the registered power-iteration vectors stale.
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and not hasattr(module, "parametrizations"):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d,)):
+            nn.init.normal_(module.weight, 1.0, 0.02)
+            nn.init.zeros_(module.bias)
+    return generator, discriminator

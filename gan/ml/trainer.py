@@ -1,0 +1,324 @@
+"""The training loop of every Table 4 row: D:G steps per iteration, checkpoints, exact resume, callbacks.
+
+One iteration = ``d_steps`` discriminator updates, then ``g_steps`` generator updates, each on a fresh
+class-balanced batch (the paper's 1:5). All randomness (batches, mismatched sounds, flips, z, the
+gradient-penalty mix) comes from two seeded generators whose states go into every checkpoint, so a run
+stopped at step N and resumed continues exactly as a straight run would.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from . import losses
+from .checkpoint import CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from .data import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
+from .generate import class_grid, to_uint8
+from .networks import build_networks
+from .variants import ModelConfig, TrainConfig, Variant, get_variant
+
+METRICS = ("d_loss", "g_loss", "d_adv", "g_adv", "gp", "d_aux", "g_aux", "d_real", "d_fake")
+SAMPLE_DIR = "samples"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last checkpoint on disk is the last good state."""
+
+
+class TrainingCallbacks(Protocol):
+    """What the trainer calls back; any object providing some of these methods will do."""
+
+    def on_progress(self, step: int, total: int, metrics: dict[str, float]) -> None: ...
+    def should_stop(self) -> bool: ...
+    def on_checkpoint(self, path: Path, step: int) -> None: ...
+    def on_samples(self, path: Path, step: int) -> None: ...
+
+
+def _resolve_flag(flag: str, device: torch.device) -> bool:
+    return flag == "on" or (flag == "auto" and device.type == "cuda")
+
+
+class Trainer:
+    def __init__(self, model_cfg: ModelConfig, variant: Variant | str, train_cfg: TrainConfig,
+                 data: PairedArrays, run_dir: str | os.PathLike, device: str | torch.device | None = None,
+                 callbacks: Any = None, metadata: dict | None = None):
+        self.variant = get_variant(variant) if isinstance(variant, str) else variant
+        self.model_cfg, self.train_cfg, self.data = model_cfg, train_cfg, data
+        self.run_dir = Path(run_dir)
+        self.callbacks = callbacks
+        self.metadata = dict(metadata or {})
+        self._check_data()
+        self.device = torch.device(device) if device is not None else torch.device(
+            "cuda" if torch.cuda.is_available() else "cpu")
+        self.use_amp = _resolve_flag(train_cfg.amp, self.device)
+        self.channels_last = _resolve_flag(train_cfg.channels_last, self.device)
+        self.total = train_cfg.total_iterations(len(data))
+
+        # Build the weights from the run's seed without disturbing the caller's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(train_cfg.seed)
+            self.G, self.D = build_networks(model_cfg, self.variant)
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.G.to(self.device, memory_format=memory_format)
+        self.D.to(self.device, memory_format=memory_format)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train_cfg.lr, betas=train_cfg.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.lr, betas=train_cfg.betas)
+        self.sampler = ClassBalancedSampler(data.labels, train_cfg.seed)
+        self.noise = torch.Generator().manual_seed(train_cfg.seed)   # CPU: identical draws on every device
+        self.step = 0
+        self.elapsed_s = 0.0
+        self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in METRICS}}
+        self._window: dict[str, float] = {k: 0.0 for k in METRICS}
+        self._window_count = 0
+        self._fixed_rows = fixed_sample_indices(data.labels, train_cfg.samples_per_class, train_cfg.seed)
+        fixed_noise = torch.Generator().manual_seed(train_cfg.seed + 104729)
+        self._fixed_z = torch.randn(len(self._fixed_rows), model_cfg.z_dim, generator=fixed_noise)
+        self.resumed_from: Path | None = None
+        self._resume()
+
+    # --- setup ------------------------------------------------------------------------------------
+    def _check_data(self) -> None:
+        m, d = self.model_cfg, self.data
+        problems = []
+        if d.features.shape[1] != m.sound_dim:
+            problems.append(f"features have {d.features.shape[1]} dims but model sound_dim is {m.sound_dim}")
+        if d.images.shape[1:] != (m.channels, m.image_size, m.image_size):
+            problems.append(f"images are {d.images.shape[1:]} but the model makes "
+                            f"{(m.channels, m.image_size, m.image_size)}")
+        if len(d.class_names) != m.num_classes:
+            problems.append(f"the data has {len(d.class_names)} classes but model num_classes is {m.num_classes}")
+        if problems:
+            raise DatasetError("data and model config disagree: " + "; ".join(problems))
+
+    def _resume(self) -> None:
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            return
+        state = load_checkpoint(path, expect_variant=self.variant, expect_model=self.model_cfg)
+        stored_train = TrainConfig.from_dict(state["train_config"])
+        changed = stored_train.differences(self.train_cfg)
+        if changed:
+            raise CheckpointMismatch(f"checkpoint {path} was trained with other settings: "
+                                     + ", ".join(f"{n}: {getattr(stored_train, n)!r} != {getattr(self.train_cfg, n)!r}"
+                                                 for n in changed))
+        if list(state["class_names"]) != list(self.data.class_names):
+            raise CheckpointMismatch(f"checkpoint {path} was trained on classes {state['class_names']}, "
+                                     f"not {list(self.data.class_names)}")
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sampler.load_state_dict(state["sampler"])
+        rng = state["rng"]
+        self.noise.set_state(rng["noise"])
+        torch.set_rng_state(rng["torch_cpu"])
+        if self.device.type == "cuda" and rng.get("torch_cuda"):
+            torch.cuda.set_rng_state_all(rng["torch_cuda"])
+        np.random.set_state(tuple(np.array(x, dtype=np.uint32) if i == 1 else x
+                                  for i, x in enumerate(rng["numpy"])))
+        random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self._window, self._window_count = dict(state["window"]["sums"]), state["window"]["count"]
+        self.step, self.elapsed_s = state["step"], state["elapsed_s"]
+        self.resumed_from = path
+
+    # --- one iteration --------------------------------------------------------------------------
+    def _sounds(self, rows: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(self.data.features[rows])).to(self.device, non_blocking=True)
+
+    def _labels(self, rows: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.data.labels[rows]).to(self.device, non_blocking=True)
+
+    def _real_images(self, rows: np.ndarray) -> torch.Tensor:
+        images = torch.from_numpy(np.ascontiguousarray(self.data.images[rows]))
+        if self.train_cfg.hflip:
+            flips = torch.from_numpy(self.sampler.coin(len(rows)))
+            images[flips] = images[flips].flip(-1)
+        # uint8 travels to the device (4x less than float), is scaled to [-1, 1] there.
+        x = images.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _z(self, n: int) -> torch.Tensor | None:
+        if not self.model_cfg.z_dim:
+            return None
+        return torch.randn(n, self.model_cfg.z_dim, generator=self.noise).to(self.device, non_blocking=True)
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp)
+
+    def _d_step(self) -> dict[str, torch.Tensor]:
+        v, b = self.variant, self.train_cfg.batch_size
+        rows = self.sampler.sample(b)
+        x, s, y = self._real_images(rows), self._sounds(rows), self._labels(rows)
+        wrong_s = self._sounds(self.sampler.mismatched(self.data.labels[rows])) if v.use_mismatched else None
+        z = self._z(b)
+        with self._autocast():
+            with torch.no_grad():
+                fake = self.G(s, z)
+            # One D pass over real, (mismatched,) fake: one power iteration per step, one big batch.
+            images = torch.cat([x, x, fake] if wrong_s is not None else [x, fake])
+            sounds = torch.cat([s, wrong_s, s] if wrong_s is not None else [s, s])
+            scores, logits = self.D(images, sounds)
+            chunks = scores.float().split(b)
+            real, fake_score = chunks[0], chunks[-1]
+            wrong = chunks[1] if wrong_s is not None else None
+            adv = losses.discriminator_adversarial_loss(v, real, fake_score, wrong)
+            zero = adv.new_zeros(())
+            gp = zero
+            if v.loss == "wgan-gp":
+                alpha = torch.rand(b, generator=self.noise).to(self.device)
+                gp = losses.gradient_penalty(lambda im, so: self.D(im, so)[0], x, fake, s, alpha, v.gp_lambda)
+            aux = losses.auxiliary_loss(logits[:b], y) if v.aux_classifier else zero
+            loss = adv + gp + v.aux_weight * aux
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {"d_loss": loss, "d_adv": adv, "gp": gp, "d_aux": aux,
+                "d_real": real.mean(), "d_fake": fake_score.mean()}
+
+    def _g_step(self) -> dict[str, torch.Tensor]:
+        v, b = self.variant, self.train_cfg.batch_size
+        rows = self.sampler.sample(b)          # a fresh batch for every G step; G needs no real images
+        s, y = self._sounds(rows), self._labels(rows)
+        z = self._z(b)
+        with self._autocast():
+            scores, logits = self.D(self.G(s, z), s)
+            adv = losses.generator_adversarial_loss(v, scores)
+            aux = losses.auxiliary_loss(logits, y) if v.aux_classifier else adv.new_zeros(())
+            loss = adv + v.aux_weight * aux
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"g_loss": loss, "g_adv": adv, "g_aux": aux}
+
+    def _iteration(self) -> dict[str, float]:
+        d_parts = [self._d_step() for _ in range(self.train_cfg.d_steps)]
+        self.D.requires_grad_(False)           # G steps need no D weight gradients
+        try:
+            g_parts = [self._g_step() for _ in range(self.train_cfg.g_steps)]
+        finally:
+            self.D.requires_grad_(True)
+        names = list(d_parts[0]) + list(g_parts[0])
+        stacked = torch.stack([torch.stack([p[k].detach().float() for p in (d_parts if k in d_parts[0] else g_parts)]).mean()
+                               for k in names])
+        values = dict(zip(names, stacked.tolist()))   # the one host sync of the iteration
+        for name in ("d_loss", "g_loss", "d_adv", "g_adv", "gp", "d_aux", "g_aux"):
+            if not math.isfinite(values[name]):
+                raise TrainingDiverged(f"training diverged at iteration {self.step + 1}: {name} = {values[name]} "
+                                       f"(variant {self.variant.name}); the last checkpoint is the last good state. "
+                                       "Try a lower learning rate or check the features for extreme values.")
+        return values
+
+    # --- bookkeeping ------------------------------------------------------------------------------
+    def _record(self, values: dict[str, float]) -> None:
+        for k in METRICS:
+            self._window[k] += values[k]
+        self._window_count += 1
+        if self.step % self.train_cfg.log_every == 0 or self.step == self.total:
+            self.history["step"].append(self.step)
+            for k in METRICS:
+                self.history[k].append(self._window[k] / self._window_count)
+            self._window = {k: 0.0 for k in METRICS}
+            self._window_count = 0
+
+    def _rng_state(self) -> dict:
+        numpy_state = np.random.get_state()
+        python_state = random.getstate()
+        return {"noise": self.noise.get_state(), "torch_cpu": torch.get_rng_state(),
+                "torch_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+                "numpy": [x.tolist() if isinstance(x, np.ndarray) else x for x in numpy_state],
+                "python": [python_state[0], list(python_state[1]), python_state[2]]}
+
+    def save(self) -> Path:
+        """Write the current state atomically to run_dir/checkpoints/step_XXXXXXXX.pt."""
+        path = save_checkpoint(checkpoint_path(self.run_dir, self.step), {
+            "step": self.step, "elapsed_s": self.elapsed_s,
+            "variant": self.variant.to_dict(), "model_config": self.model_cfg.to_dict(),
+            "train_config": self.train_cfg.to_dict(), "class_names": list(self.data.class_names),
+            "metadata": self.metadata,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "sampler": self.sampler.state_dict(), "rng": self._rng_state(),
+            "history": self.history, "window": {"sums": self._window, "count": self._window_count}})
+        self._call("on_checkpoint", path, self.step)
+        return path
+
+    def sample_images(self) -> np.ndarray:
+        """Images (N, H, W, C) uint8 of the fixed sample sounds and noise, from G in eval mode."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            with torch.no_grad(), self._autocast():
+                s = self._sounds(self._fixed_rows)
+                z = self._fixed_z.to(self.device) if self.model_cfg.z_dim else None
+                return to_uint8(self.G(s, z))
+        finally:
+            self.G.train(was_training)
+
+    def save_samples(self) -> Path:
+        grid = class_grid(self.sample_images(), self.data.labels[self._fixed_rows], self.data.class_names,
+                          self.train_cfg.samples_per_class)
+        path = self.run_dir / SAMPLE_DIR / f"step_{self.step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        grid.save(buffer, format="PNG")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(buffer.getvalue())
+        os.replace(tmp, path)
+        self._call("on_samples", path, self.step)
+        return path
+
+    def _call(self, name: str, *args: Any) -> Any:
+        method = getattr(self.callbacks, name, None)
+        return method(*args) if method is not None else None
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """Run to ``total`` iterations (from the resumed step); returns a summary dict."""
+        start_step = self.step
+        session_start = mark = time.perf_counter()
+        cfg, status, last_path, values = self.train_cfg, "completed", None, {}
+        self.G.train()
+        self.D.train()
+        while self.step < self.total:
+            values = self._iteration()
+            self.step += 1
+            self._record(values)
+            at_log = self.step % cfg.log_every == 0 or self.step == self.total
+            if at_log:
+                self._call("on_progress", self.step, self.total, values)
+            stop = at_log and bool(self._call("should_stop"))
+            if cfg.sample_every and self.step % cfg.sample_every == 0:
+                self.save_samples()
+            if stop or self.step % cfg.checkpoint_every == 0 or self.step == self.total:
+                now = time.perf_counter()
+                self.elapsed_s += now - mark      # training wall time, carried across resumes
+                mark = now
+                last_path = self.save()
+            if stop:
+                status = "cancelled"
+                break
+        if self.step >= self.total and status == "completed":
+            if not cfg.sample_every or self.step % cfg.sample_every:
+                self.save_samples()
+            if last_path is None:
+                last_path = latest_checkpoint(self.run_dir)
+        run_s = self.elapsed_s
+        done = self.step - start_step
+        images = done * cfg.batch_size * (cfg.d_steps + cfg.g_steps)
+        session_s = max(time.perf_counter() - session_start, 1e-9)
+        return {"status": status, "step": self.step, "total": self.total, "variant": self.variant.name,
+                "iterations_this_session": done, "resumed_from": str(self.resumed_from) if self.resumed_from else None,
+                "checkpoint": str(last_path) if last_path else None, "metrics": values,
+                "elapsed_s": run_s, "images_per_s": images / session_s if done else 0.0,
+                "device": str(self.device), "amp": self.use_amp, "channels_last": self.channels_last}

@@ -1,0 +1,214 @@
+"""Experiment configuration: the Table 4 ablation rows as named presets, plus model and training configs.
+
+Every configuration is a frozen dataclass with ``to_dict``/``from_dict`` so it can be stored in a
+Job's params (JSON) and inside checkpoints, and compared field by field when a run is resumed.
+Pure Python: no torch, no Django.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+LOSSES = ("wgan-gp", "gan-cls", "hinge")
+HEADS = ("concat", "projection")
+D_NORMS = ("batch", "none")
+AUTO_FLAGS = ("auto", "on", "off")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or of the wrong kind (the caller's fault)."""
+
+
+def _check_choice(owner: str, name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{owner}.{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+def _check_int(owner: str, name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{owner}.{name} must be an integer >= {minimum}; got {value!r}")
+
+
+def _check_positive_number(owner: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{owner}.{name} must be a finite number > 0; got {value!r}")
+
+
+class _Serialisable:
+    """to_dict/from_dict shared by the config dataclasses; from_dict rejects unknown keys by name."""
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{cls.__name__}.from_dict expects a mapping; got {type(data).__name__}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"{cls.__name__} has no field(s) {', '.join(unknown)}; "
+                              f"valid fields: {', '.join(known)}")
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Variant(_Serialisable):
+    """One row of the paper's Table 4: which loss, discriminator head and regularisers are used."""
+
+    name: str
+    title: str
+    loss: str                      # 'wgan-gp' | 'gan-cls' | 'hinge'
+    spectral_norm: bool            # spectral normalisation on every D conv/linear layer
+    head: str                      # 'concat' (Reed et al.: sound embedding tiled over the 4x4 map) | 'projection'
+    aux_classifier: bool           # linear(phi -> classes), CE on real (D) and on fake (G)
+    use_mismatched: bool           # matching-aware D: (real image, sound of another class) counts as fake
+    d_norm: str = "none"           # BatchNorm in D ('batch', as in Reed et al.'s D) or none
+    gp_lambda: float = 20.0        # gradient-penalty weight (the authors' WGAN-GP code used 20)
+    aux_weight: float = 1.0        # weight of the auxiliary CE terms
+
+    def __post_init__(self) -> None:
+        owner = f"Variant {self.name!r}"
+        _check_choice(owner, "loss", self.loss, LOSSES)
+        _check_choice(owner, "head", self.head, HEADS)
+        _check_choice(owner, "d_norm", self.d_norm, D_NORMS)
+        _check_positive_number(owner, "gp_lambda", self.gp_lambda)
+        _check_positive_number(owner, "aux_weight", self.aux_weight)
+        if self.loss == "wgan-gp" and self.d_norm == "batch":
+            # The gradient penalty is defined per sample; batch statistics couple samples and void it.
+            raise ConfigError(f"{owner}: WGAN-GP's critic cannot use BatchNorm (d_norm must be 'none')")
+
+
+# Rows b-g of Table 4. Each row adds one technique to the previous one, as in the paper.
+# (b) and (c) use Reed et al.'s text-to-image architecture with the sound in place of the text.
+# (e) keeps GAN-CLS's mismatched pairs and swaps the sigmoid CE for the hinge form; from (f) on the
+# projection head measures sound-image match itself and the loss is the paper's Eq. (2) exactly.
+# Rows c-e keep Reed's BatchNorm in D; the authors' code even kept it on top of SN, here the SN rows
+# use SN alone, as Miyato et al. do (BatchNorm after SN undoes the Lipschitz bound).
+VARIANTS: dict[str, Variant] = {
+    v.name: v for v in (
+        Variant("b", "(b) Improved WGAN", loss="wgan-gp", spectral_norm=False, head="concat",
+                aux_classifier=False, use_mismatched=True, d_norm="none"),
+        Variant("c", "(c) Conditional GAN (GAN-CLS)", loss="gan-cls", spectral_norm=False, head="concat",
+                aux_classifier=False, use_mismatched=True, d_norm="batch"),
+        Variant("d", "(d) + Spectral Norm", loss="gan-cls", spectral_norm=True, head="concat",
+                aux_classifier=False, use_mismatched=True, d_norm="none"),
+        Variant("e", "(e) + Hinge Loss", loss="hinge", spectral_norm=True, head="concat",
+                aux_classifier=False, use_mismatched=True, d_norm="none"),
+        Variant("f", "(f) + Projection Discriminator", loss="hinge", spectral_norm=True, head="projection",
+                aux_classifier=False, use_mismatched=False, d_norm="none"),
+        Variant("g", "(g) + Auxiliary Classifier", loss="hinge", spectral_norm=True, head="projection",
+                aux_classifier=True, use_mismatched=False, d_norm="none"),
+    )
+}
+DEFAULT_VARIANT = "g"
+
+
+def get_variant(name: str) -> Variant:
+    """The preset for a Table 4 row ('b'..'g'); an unknown name raises ValueError listing the valid ones."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    if isinstance(key, str) and key.startswith("(") and key.endswith(")"):
+        key = key[1:-1]
+    if key not in VARIANTS:
+        raise ConfigError(f"unknown variant {name!r}; valid variants: "
+                          + ", ".join(f"{k} = {v.title}" for k, v in VARIANTS.items()))
+    return VARIANTS[key]
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Serialisable):
+    """Shapes and widths of G and D. The authors used g_width = d_width = 200 at 64x64 RGB."""
+
+    sound_dim: int
+    num_classes: int
+    z_dim: int = 10                # 0 = the released code (G deterministic given the sound)
+    image_size: int = 64           # 64 (the paper) or 32 (small data)
+    channels: int = 3              # 3 = RGB, 1 = grayscale
+    g_width: int = 32
+    d_width: int = 32
+    embed_dim: int = 128           # size of the image embedding phi and of D's sound projection
+
+    def __post_init__(self) -> None:
+        _check_int("ModelConfig", "sound_dim", self.sound_dim, 1)
+        _check_int("ModelConfig", "num_classes", self.num_classes, 2)
+        _check_int("ModelConfig", "z_dim", self.z_dim, 0)
+        _check_choice("ModelConfig", "image_size", self.image_size, (32, 64))
+        _check_choice("ModelConfig", "channels", self.channels, (1, 3))
+        _check_int("ModelConfig", "g_width", self.g_width, 1)
+        _check_int("ModelConfig", "d_width", self.d_width, 1)
+        _check_int("ModelConfig", "embed_dim", self.embed_dim, 1)
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Serialisable):
+    """The training schedule. Give ``iterations`` or ``epochs`` (an epoch = dataset size / batch iterations)."""
+
+    iterations: int | None = None
+    epochs: float | None = None
+    batch_size: int = 32
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1               # D updates per iteration
+    g_steps: int = 5               # G updates per iteration, each on a fresh batch (the paper's 5:1)
+    seed: int = 0
+    checkpoint_every: int = 1000   # iterations; a checkpoint is also written at the end and on cancel
+    sample_every: int = 1000       # iterations between sample-grid PNGs (0 = only at the end)
+    samples_per_class: int = 4
+    log_every: int = 10            # iterations between on_progress / should_stop calls
+    hflip: bool = True             # random horizontal flip of real images (the authors' code)
+    amp: str = "auto"              # bf16 autocast: 'auto' = on CUDA only
+    channels_last: str = "auto"    # NHWC memory format: 'auto' = on CUDA only
+
+    # Fields that may change between a run and its resumption without breaking exact continuation.
+    RESUMABLE_CHANGES = ("iterations", "epochs", "checkpoint_every", "sample_every", "samples_per_class",
+                         "log_every")
+
+    def __post_init__(self) -> None:
+        if (self.iterations is None) == (self.epochs is None):
+            raise ConfigError("TrainConfig needs exactly one of iterations or epochs; "
+                              f"got iterations={self.iterations!r}, epochs={self.epochs!r}")
+        if self.iterations is not None:
+            _check_int("TrainConfig", "iterations", self.iterations, 1)
+        else:
+            _check_positive_number("TrainConfig", "epochs", self.epochs)
+        _check_int("TrainConfig", "batch_size", self.batch_size, 1)
+        _check_positive_number("TrainConfig", "lr", self.lr)
+        if (not isinstance(self.betas, tuple) or len(self.betas) != 2
+                or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas)):
+            raise ConfigError(f"TrainConfig.betas must be two numbers in [0, 1); got {self.betas!r}")
+        _check_int("TrainConfig", "d_steps", self.d_steps, 1)
+        _check_int("TrainConfig", "g_steps", self.g_steps, 1)
+        _check_int("TrainConfig", "seed", self.seed, 0)
+        _check_int("TrainConfig", "checkpoint_every", self.checkpoint_every, 1)
+        _check_int("TrainConfig", "sample_every", self.sample_every, 0)
+        _check_int("TrainConfig", "samples_per_class", self.samples_per_class, 1)
+        _check_int("TrainConfig", "log_every", self.log_every, 1)
+        if not isinstance(self.hflip, bool):
+            raise ConfigError(f"TrainConfig.hflip must be true or false; got {self.hflip!r}")
+        _check_choice("TrainConfig", "amp", self.amp, AUTO_FLAGS)
+        _check_choice("TrainConfig", "channels_last", self.channels_last, AUTO_FLAGS)
+
+    def total_iterations(self, dataset_size: int) -> int:
+        """Iterations to run: ``iterations`` or ceil(epochs * dataset_size / batch_size)."""
+        if self.iterations is not None:
+            return self.iterations
+        return max(1, math.ceil(self.epochs * dataset_size / self.batch_size))
+
+    def differences(self, other: "TrainConfig") -> list[str]:
+        """Names of fields that differ from ``other`` and would change the training trajectory."""
+        return [f.name for f in dataclasses.fields(self)
+                if f.name not in self.RESUMABLE_CHANGES and getattr(self, f.name) != getattr(other, f.name)]
+
+
+def config_differences(a: Any, b: Any) -> list[str]:
+    """'field: a != b' for every dataclass field where two configs of the same type differ."""
+    return [f"{f.name}: {getattr(a, f.name)!r} != {getattr(b, f.name)!r}"
+            for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)]
+
+
+__all__ = ["Variant", "VARIANTS", "DEFAULT_VARIANT", "get_variant", "ModelConfig", "TrainConfig",
+           "ConfigError", "config_differences"]
