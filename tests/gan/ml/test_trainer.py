@@ -1,0 +1,131 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gan.ml.checkpoint import CheckpointMismatch, latest_checkpoint, load_checkpoint
+from gan.ml.trainer import Trainer, TrainingDiverged
+from gan.ml.variants import VARIANTS, get_variant
+
+from .toy_pairs import tiny_model, tiny_train, toy_pairs
+
+
+class Recorder:
+    def __init__(self, stop_at=None):
+        self.progress, self.checkpoints, self.samples = [], [], []
+        self.stop_at = stop_at
+
+    def on_progress(self, step, total, metrics):
+        self.progress.append((step, total, dict(metrics)))
+
+    def should_stop(self):
+        return self.stop_at is not None and self.progress and self.progress[-1][0] >= self.stop_at
+
+    def on_checkpoint(self, path, step):
+        self.checkpoints.append((path, step))
+
+    def on_samples(self, path, step):
+        self.samples.append((path, step))
+
+
+def _state(trainer):
+    return {**{f"G.{k}": v for k, v in trainer.G.state_dict().items()},
+            **{f"D.{k}": v for k, v in trainer.D.state_dict().items()}}
+
+
+@pytest.mark.parametrize("variant", ["g", "c", "b"])
+def test_resume_continues_exactly(tmp_path, variant):
+    data = toy_pairs()
+    model = tiny_model()
+    n, m = 4, 3
+    # 5:1 G:D and flips on, as in the paper, so every random stream is exercised.
+    straight = Trainer(model, variant, tiny_train(n + m, g_steps=5, hflip=True), data, tmp_path / "straight")
+    straight.train()
+
+    first = Trainer(model, variant, tiny_train(n, g_steps=5, hflip=True), data, tmp_path / "resumed")
+    assert first.train()["step"] == n
+    second = Trainer(model, variant, tiny_train(n + m, g_steps=5, hflip=True), data, tmp_path / "resumed")
+    assert second.step == n and second.resumed_from is not None
+    summary = second.train()
+    assert summary["step"] == n + m and summary["iterations_this_session"] == m
+
+    a, b = _state(straight), _state(second)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    assert straight.history == second.history
+    for opt_a, opt_b in ((straight.opt_g, second.opt_g), (straight.opt_d, second.opt_d)):
+        for sa, sb in zip(opt_a.state.values(), opt_b.state.values()):
+            assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_variant_trains_without_nan(tmp_path, name):
+    data = toy_pairs(channels=3)
+    recorder = Recorder()
+    summary = Trainer(tiny_model(channels=3), name, tiny_train(6), data, tmp_path, callbacks=recorder).train()
+    assert summary["status"] == "completed" and summary["step"] == 6
+    assert all(np.isfinite(v) for v in summary["metrics"].values())
+    assert [p[0] for p in recorder.progress] == [2, 4, 6]
+    variant = get_variant(name)
+    metrics = summary["metrics"]
+    assert (metrics["gp"] > 0) == (variant.loss == "wgan-gp")
+    assert (metrics["d_aux"] > 0) == variant.aux_classifier
+    state = load_checkpoint(recorder.checkpoints[-1][0], expect_variant=variant)
+    assert state["step"] == 6 and len(state["history"]["step"]) == 3
+
+
+def test_cancel_saves_checkpoint_and_stops(tmp_path):
+    recorder = Recorder(stop_at=4)
+    summary = Trainer(tiny_model(), "g", tiny_train(50, checkpoint_every=100), toy_pairs(), tmp_path,
+                      callbacks=recorder).train()
+    assert summary["status"] == "cancelled" and summary["step"] == 4
+    assert latest_checkpoint(tmp_path).name == "step_00000004.pt"
+    assert recorder.checkpoints[-1][1] == 4
+    # A later job picks up where the cancelled one stopped.
+    again = Trainer(tiny_model(), "g", tiny_train(6, checkpoint_every=100), toy_pairs(), tmp_path)
+    assert again.step == 4 and again.train()["step"] == 6
+
+
+def test_nan_guard_names_loss_and_step(tmp_path):
+    data = toy_pairs()
+    trainer = Trainer(tiny_model(), "g", tiny_train(5), data, tmp_path)
+    data.features[:] = np.nan    # deliberately broken after validation
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: d_loss = nan"):
+        trainer.train()
+    assert latest_checkpoint(tmp_path) is None
+
+
+def test_samples_and_loss_history(tmp_path):
+    recorder = Recorder()
+    Trainer(tiny_model(), "f", tiny_train(4, sample_every=2), toy_pairs(), tmp_path, callbacks=recorder).train()
+    assert [s for _, s in recorder.samples] == [2, 4]
+    assert (tmp_path / "samples" / "step_00000004.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_refuses_other_variant_size_or_settings(tmp_path):
+    Trainer(tiny_model(), "g", tiny_train(2), toy_pairs(), tmp_path).train()
+    with pytest.raises(CheckpointMismatch, match="variant: checkpoint has 'g', expected 'f'"):
+        Trainer(tiny_model(), "f", tiny_train(4), toy_pairs(), tmp_path)
+    with pytest.raises(CheckpointMismatch, match="image_size: 32 != 64"):
+        Trainer(tiny_model(size=64), "g", tiny_train(4), toy_pairs(size=64), tmp_path)
+    with pytest.raises(CheckpointMismatch, match="batch_size: 8 != 16"):
+        Trainer(tiny_model(), "g", tiny_train(4, batch_size=16), toy_pairs(), tmp_path)
+
+
+def test_data_must_fit_model(tmp_path):
+    with pytest.raises(ValueError, match="features have 8 dims but model sound_dim is 5"):
+        Trainer(tiny_model(sound_dim=5), "g", tiny_train(2), toy_pairs(), tmp_path)
+    with pytest.raises(ValueError, match="images are"):
+        Trainer(tiny_model(channels=3), "g", tiny_train(2), toy_pairs(channels=1), tmp_path)
+
+
+def test_summary_is_json_and_epochs_count_batches(tmp_path):
+    from gan.ml.variants import TrainConfig
+    cfg = TrainConfig(epochs=1.0, batch_size=16, g_steps=1, sample_every=0)
+    trainer = Trainer(tiny_model(), "g", cfg, toy_pairs(n=48), tmp_path)
+    assert trainer.total == 3        # 48 pairs / 16 per batch
+    summary = trainer.train()
+    json.dumps(summary)
+    assert summary["images_per_s"] > 0
