@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -303,14 +303,24 @@ class JobContext:
 
     def _write(self) -> None:
         self._last_write = time.monotonic()
-        close_old_connections()
-        if Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, attempts=self.attempt,
-                              cancel_requested=False).update(**self._fields()):
+        if self._update_running(**self._fields()):
             return
         job = Job.objects.filter(pk=self.job_id).values("status", "attempts", "cancel_requested").first()
         if job and job["status"] == JobStatus.RUNNING and job["attempts"] == self.attempt:
             raise JobCancelled()
         raise JobLost()
+
+    def _update_running(self, **fields) -> int:
+        def update():
+            return Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING,
+                                      attempts=self.attempt, cancel_requested=False).update(**fields)
+        try:
+            return update()
+        except (OperationalError, InterfaceError):
+            # A job can outlive its database connection (server restart, idle timeout during a
+            # long step): reconnect once rather than lose the run.
+            connection.close()
+            return update()
 
     def _end(self, status: str, **extra) -> bool:
         fields = self._fields()

@@ -1,13 +1,18 @@
 """Thin Celery tasks: take an id, call the engine. All state lives in the Job row."""
 from celery import shared_task
 from celery.signals import worker_ready
+from django.db import close_old_connections
 
 from . import jobs
 
 
 @shared_task(name="gan.tasks.run_job", bind=True, ignore_result=True)
 def run_job(self, job_id: int) -> str:
-    return jobs.execute_job(int(job_id), worker=self.request.hostname or "worker")
+    close_old_connections()  # like a request: start on a healthy connection
+    try:
+        return jobs.execute_job(int(job_id), worker=self.request.hostname or "worker")
+    finally:
+        close_old_connections()
 
 
 @shared_task(name="gan.tasks.reap_stale_jobs", ignore_result=True)
