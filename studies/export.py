@@ -16,6 +16,7 @@ import math
 import numbers
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from studies.stats import AnswerShares, ConditionSummary, PairwiseComparison
@@ -39,9 +40,19 @@ def escape_csv_cell(value: Any) -> Any:
     negative number is not a formula). None becomes "". Anything else is turned into text, and text
     that begins with a formula trigger gets a leading apostrophe unless it is a plain number.
     """
+    kind = type(value)
+    if kind is str:  # fast paths first: this runs once per cell of million-row exports
+        if value and value[0] in FORMULA_TRIGGERS and not _PLAIN_NUMBER.match(value):
+            return ESCAPE_PREFIX + value
+        return value
+    if kind is int:
+        return value
     if value is None:
         return ""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if isinstance(value, Decimal):  # Decimal is not a numbers.Real
+        if value.is_finite():
+            return value
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         if not isinstance(value, float) or math.isfinite(value):
             return value
     text = value if isinstance(value, str) else str(value)
@@ -75,8 +86,9 @@ def stream_csv(header: Sequence, rows: Iterable, *, escape: bool = True, lines_p
     width = len(header)
     writer = csv.writer(_Echo())
     cell = escape_csv_cell if escape else (lambda v: "" if v is None else v)
-    first = writer.writerow([cell(name) for name in header])
-    pending = [("\ufeff" if bom else "") + first]
+    # The header goes out on its own at once, so the download starts before the first row is read.
+    yield (("\ufeff" if bom else "") + writer.writerow([cell(name) for name in header])).encode(encoding)
+    pending = []
     for number, row in enumerate(rows, start=1):
         if isinstance(row, Mapping):
             try:

@@ -29,3 +29,32 @@ class JsonMixin:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# Typed records callers may use instead of dicts (any object with these attributes works).
+@dataclasses.dataclass(frozen=True)
+class Vote:
+    """One Table 5 rating: ``score`` is a whole number 1-5."""
+
+    rater: Any
+    condition: Any
+    item: Any
+    score: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """One Table 6 choice: ``answer`` is "positive", "negative" or "neither"."""
+
+    rater: Any
+    item: Any
+    sound_class: Any
+    answer: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CatchResult:
+    """One catch trial of one rater: did they give the known right answer?"""
+
+    rater: Any
+    passed: bool

@@ -32,7 +32,7 @@ from studies.screening import (  # noqa: F401  (re-exported: one import site for
     apply_screening,
     screen_raters,
 )
-from studies.records import JsonMixin, StatsInputError, field_of
+from studies.records import Answer, CatchResult, JsonMixin, StatsInputError, Vote, field_of  # noqa: F401
 
 SCORES = (1, 2, 3, 4, 5)
 ANSWERS = ("positive", "negative", "neither")
