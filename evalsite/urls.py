@@ -7,4 +7,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("jobs/", include("gan.urls")),
+    path("api/studies/", include("studies.api.urls")),
+    path("", include("studies.urls")),
 ]

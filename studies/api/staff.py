@@ -1,0 +1,84 @@
+"""Staff endpoints (session login, is_staff): studies, open/close, results and CSV exports."""
+from __future__ import annotations
+
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from ..errors import BuildError
+from ..export import stream_csv, table_to_csv_rows
+from ..models import Study
+from ..services.building import close_study, open_study
+from ..services.results import EXPORT_HEADER, export_rows, study_results
+from .serializers import StudySerializer
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` through content negotiation; the CSV itself is a streaming response."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if not isinstance(data, (bytes, str)) else data
+
+
+def csv_response(header, rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream_csv(header, rows, lines_per_chunk=500), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class StudyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Studies (default permission: IsAdminUser, session authentication)."""
+
+    queryset = Study.objects.prefetch_related("conditions")
+    serializer_class = StudySerializer
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(request=None, responses=StudySerializer)
+    @action(detail=True, methods=["post"])
+    def open(self, request, pk=None):
+        try:
+            study = open_study(self.get_object())
+        except BuildError as error:
+            return Response({"error": str(error), "code": "cannot_open"}, status=409)
+        return Response(self.get_serializer(study).data)
+
+    @extend_schema(request=None, responses=StudySerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return Response(self.get_serializer(close_study(self.get_object())).data)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        """Progress, screening (raters and votes before/after) and Table 5 or Table 6."""
+        return Response(study_results(self.get_object()))
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="responses.csv", renderer_classes=[CSVRenderer, JSONRenderer])
+    def responses_csv(self, request, pk=None):
+        """Every response in long format, streamed (constant memory)."""
+        study = self.get_object()
+        include_preview = request.query_params.get("preview") == "1"
+        return csv_response(EXPORT_HEADER, export_rows(study, include_preview=include_preview),
+                            f"study-{study.pk}-responses.csv")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="table.csv", renderer_classes=[CSVRenderer, JSONRenderer])
+    def table_csv(self, request, pk=None):
+        """The study's table (Table 5 or 6) in long format, with the screening report."""
+        study = self.get_object()
+        results = study_results(study)
+        if results["table"] is None:
+            return Response({"error": results["table_note"], "code": "no_results"}, status=409)
+        header, rows = table_to_csv_rows(results["table"])
+        return csv_response(header, rows, f"study-{study.pk}-table.csv")

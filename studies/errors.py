@@ -1,0 +1,52 @@
+"""Errors of the rater flow. Each is the caller's fault (a ValueError) and carries its HTTP status,
+so the API answers with a clear 4xx JSON message and never a 500."""
+
+
+class StudyError(ValueError):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+    def as_json(self) -> dict:
+        body = {"error": self.message, "code": self.code}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+class BadAnswer(StudyError):
+    status = 400
+    code = "bad_answer"
+
+
+class NotYourTrial(StudyError):
+    status = 404
+    code = "not_found"
+
+
+class AnswerConflict(StudyError):
+    status = 409
+    code = "conflict"
+
+
+class StudyNotOpen(StudyError):
+    status = 409
+    code = "study_not_open"
+
+
+class StudyFull(StudyError):
+    status = 409
+    code = "study_full"
+
+
+class TrialExpired(StudyError):
+    status = 410
+    code = "trial_expired"
+
+
+class BuildError(ValueError):
+    """A study cannot be built from what was chosen (no common sounds, one class, no photos...)."""

@@ -1,0 +1,267 @@
+"""Building studies from generation outputs (GeneratedImage rows) and opening / closing them.
+
+Rating study (paper Table 5): test sounds x chosen conditions (checkpoints); the sounds are those
+every chosen checkpoint generated from, the same number per class. Correlation study (Table 6): each
+test sound with its own image and one generated from a sound of another class, the other class
+rotating so every class is the "negative" equally often. Sides are chosen at assignment time.
+
+Catch trials: rating - an obviously broken image (uniform noise) with a real sound; correlation - a
+real photo of the sound's class against a real photo of another class. Practice trials (not counted):
+a real sound with its real photo (rating) or the same kind of pair as a catch trial (correlation).
+"""
+from __future__ import annotations
+
+import io
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import soundfile
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from gan.models import Checkpoint, GeneratedImage, Pair, PairStatus, Split
+
+from ..errors import BuildError
+from ..models import Condition, Stimulus, Study, StudyKind, StudyState, Trial, TrialRole
+
+NOISE_IMAGE_SIZE = 128
+
+
+def sound_duration(relative_path: str) -> float:
+    """Seconds of a sound under MEDIA_ROOT; the server refuses answers given before it could end."""
+    try:
+        return float(soundfile.info(default_storage.path(relative_path)).duration)
+    except (RuntimeError, OSError, soundfile.LibsndfileError) as error:
+        raise BuildError(f"cannot read the sound {relative_path!r}: {error}") from error
+
+
+def condition_label(checkpoint: Checkpoint) -> str:
+    run = checkpoint.run
+    return f"{run.variant} · {run.name or f'run {run.pk}'} @ {checkpoint.step}"
+
+
+def _preferred_image(images: list[GeneratedImage], volume: float | None, seed: int | None) -> GeneratedImage:
+    """Among one checkpoint's images of one sound: the requested volume/seed, else volume nearest 1."""
+    if volume is not None:
+        images = [i for i in images if abs(i.volume - volume) < 1e-9] or images
+    if seed is not None:
+        images = [i for i in images if i.seed == seed] or images
+    return min(images, key=lambda i: (abs(i.volume - 1.0), i.seed, i.pk))
+
+
+def _images_by_sound(checkpoint: Checkpoint, volume, seed) -> dict[str, GeneratedImage]:
+    grouped: dict[str, list[GeneratedImage]] = defaultdict(list)
+    rows = GeneratedImage.objects.filter(checkpoint=checkpoint).select_related("source_pair")
+    for image in rows:
+        if image.source_pair is not None and image.source_pair.split != Split.TEST:
+            continue  # the study uses held-out test sounds only
+        grouped[image.sound.name].append(image)
+    return {sound: _preferred_image(images, volume, seed) for sound, images in grouped.items()}
+
+
+def _balanced_sounds(sound_labels: dict[str, str], sounds_per_class: int | None, rng: random.Random) -> list[str]:
+    by_class: dict[str, list[str]] = defaultdict(list)
+    for sound, label in sorted(sound_labels.items()):
+        by_class[label].append(sound)
+    if not by_class:
+        raise BuildError("no test sounds to build from: the chosen checkpoints generated no images in common "
+                         "(from test-split sounds)")
+    per_class = min(len(sounds) for sounds in by_class.values())
+    if sounds_per_class is not None:
+        if sounds_per_class < 1:
+            raise BuildError(f"sounds_per_class must be at least 1, got {sounds_per_class}")
+        per_class = min(per_class, sounds_per_class)
+    chosen = []
+    for label in sorted(by_class):
+        chosen.extend(sorted(rng.sample(by_class[label], per_class)))
+    return chosen
+
+
+def _real_pairs(checkpoint: Checkpoint, labels: Sequence[str]) -> dict[str, list[Pair]]:
+    pairs = Pair.objects.filter(dataset=checkpoint.run.dataset, label__in=list(labels)).exclude(
+        status=PairStatus.DISCARDED).order_by("split", "id")  # "test" sorts after "train": prefer test below
+    by_label: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        by_label[pair.label].append(pair)
+    for label, rows in by_label.items():
+        rows.sort(key=lambda p: (p.split != Split.TEST, p.pk))
+    return by_label
+
+
+def _noise_image(study: Study, index: int, rng: random.Random) -> str:
+    pixels = np.random.default_rng(rng.randrange(2**32)).integers(0, 256, (NOISE_IMAGE_SIZE, NOISE_IMAGE_SIZE, 3),
+                                                                  dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return default_storage.save(f"studies/{study.public_key}/catch-{index}.png", ContentFile(buffer.getvalue()))
+
+
+def _new_study(name, kind, *, target_votes, trials_per_participant, require_full_playback, title, instructions,
+               created_by, params) -> Study:
+    if not name or not str(name).strip():
+        raise BuildError("a study needs a name")
+    if target_votes < 1:
+        raise BuildError(f"target_votes must be at least 1, got {target_votes}")
+    if trials_per_participant is not None and trials_per_participant < 1:
+        raise BuildError(f"trials_per_participant must be at least 1 or None, got {trials_per_participant}")
+    return Study.objects.create(
+        name=name, kind=kind, target_votes_per_item=target_votes, trials_per_participant=trials_per_participant,
+        require_full_playback=require_full_playback, title=title or "Listening study", instructions=instructions,
+        created_by=created_by, build_params=params)
+
+
+def _stimulus(study, *, sound, label, image, generated=None, other_image="", other_label="", other_generated=None,
+              real_pair=None, other_real_pair=None, provenance=None) -> Stimulus:
+    return Stimulus.objects.create(
+        study=study, sound=sound, sound_duration_s=sound_duration(sound), sound_label=label, image=image,
+        generated_image=generated, other_image=other_image, other_label=other_label,
+        other_generated_image=other_generated, real_pair=real_pair, other_real_pair=other_real_pair,
+        provenance=provenance or {})
+
+
+@transaction.atomic
+def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_per_class: int | None = None,
+                       target_votes: int = 10, trials_per_participant: int | None = None, catch_trials: int = 2,
+                       practice_trials: int = 1, volume: float | None = None, seed: int | None = None,
+                       condition_labels: Sequence[str] | None = None, require_full_playback: bool = True,
+                       title: str = "", instructions: str = "", created_by=None, rng_seed: int = 0) -> Study:
+    """A draft rating study: test sounds x `checkpoints` (Table 5 rows in the given order)."""
+    checkpoints = list(checkpoints)
+    if not checkpoints:
+        raise BuildError("choose at least one checkpoint (condition) for a rating study")
+    if len({c.pk for c in checkpoints}) != len(checkpoints):
+        raise BuildError("a checkpoint was chosen twice")
+    labels = list(condition_labels) if condition_labels else [condition_label(c) for c in checkpoints]
+    if len(labels) != len(checkpoints) or len(set(labels)) != len(labels):
+        raise BuildError("condition_labels must give one distinct label per checkpoint")
+    rng = random.Random(rng_seed)
+    per_checkpoint = [_images_by_sound(c, volume, seed) for c in checkpoints]
+    common = set.intersection(*(set(images) for images in per_checkpoint))
+    sound_labels = {s: per_checkpoint[0][s].sound_label for s in common}
+    sounds = _balanced_sounds(sound_labels, sounds_per_class, rng)
+    params = {"checkpoints": [c.pk for c in checkpoints], "sounds_per_class": sounds_per_class, "volume": volume,
+              "seed": seed, "catch_trials": catch_trials, "practice_trials": practice_trials, "rng_seed": rng_seed}
+    study = _new_study(name, StudyKind.RATING, target_votes=target_votes,
+                       trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
+                       title=title, instructions=instructions, created_by=created_by, params=params)
+    conditions = [Condition.objects.create(study=study, checkpoint=c, label=label, position=k)
+                  for k, (c, label) in enumerate(zip(checkpoints, labels))]
+    position = 0
+    for sound in sounds:
+        for condition, images in zip(conditions, per_checkpoint):
+            generated = images[sound]
+            stimulus = _stimulus(study, sound=sound, label=generated.sound_label, image=generated.image.name,
+                                 generated=generated, provenance={"image": generated.provenance})
+            Trial.objects.create(study=study, stimulus=stimulus, condition=condition, position=position)
+            position += 1
+    classes = sorted({sound_labels[s] for s in sounds})
+    for k in range(catch_trials):
+        sound = sounds[(k * len(sounds)) // catch_trials]  # spread over the classes (sounds are class-sorted)
+        stimulus = _stimulus(study, sound=sound, label=sound_labels[sound], image=_noise_image(study, k, rng),
+                             provenance={"catch": "uniform noise image"})
+        Trial.objects.create(study=study, stimulus=stimulus, role=TrialRole.CATCH, catch_expectation="low_rating",
+                             position=position)
+        position += 1
+    real = _real_pairs(checkpoints[0], classes)
+    for k in range(practice_trials):
+        label = classes[k % len(classes)]
+        if real.get(label):
+            pair = real[label][k // len(classes) % len(real[label])]
+            stimulus = _stimulus(study, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
+                                 provenance={"practice": "real sound with its real photo"})
+        else:  # no real photos in the dataset: practise on a generated image of the first condition
+            sound = [s for s in sounds if sound_labels[s] == label][0]
+            generated = per_checkpoint[0][sound]
+            stimulus = _stimulus(study, sound=sound, label=label, image=generated.image.name, generated=generated,
+                                 provenance={"practice": "generated image", "image": generated.provenance})
+        Trial.objects.create(study=study, stimulus=stimulus, role=TrialRole.PRACTICE, position=position)
+        position += 1
+    return study
+
+
+def _photo_pair_stimulus(study, real, classes, k, kind) -> Stimulus:
+    """A real photo of the sound's class against a real photo of another class."""
+    label = classes[k % len(classes)]
+    other = classes[(k + 1 + k // len(classes)) % len(classes)]
+    if other == label:
+        other = classes[(classes.index(label) + 1) % len(classes)]
+    if not real.get(label) or not real.get(other):
+        raise BuildError(f"{kind} trials need real photos of classes {label!r} and {other!r} in the checkpoint's "
+                         f"dataset; pass {kind}_trials=0 to build without them")
+    pair = real[label][k // len(classes) % len(real[label])]
+    other_pair = real[other][k % len(real[other])]
+    return _stimulus(study, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
+                     other_image=other_pair.image.name, other_label=other, other_real_pair=other_pair,
+                     provenance={kind: "real photo of the sound's class vs a real photo of another class"})
+
+
+@transaction.atomic
+def build_correlation_study(name: str, checkpoint: Checkpoint, *, sounds_per_class: int | None = None,
+                            target_votes: int = 10, trials_per_participant: int | None = None,
+                            catch_trials: int = 2, practice_trials: int = 1, volume: float | None = None,
+                            seed: int | None = None, require_full_playback: bool = True, title: str = "",
+                            instructions: str = "", created_by=None, rng_seed: int = 0) -> Study:
+    """A draft correlation study: each test sound's own image vs one from a sound of another class."""
+    rng = random.Random(rng_seed)
+    images = _images_by_sound(checkpoint, volume, seed)
+    sound_labels = {s: img.sound_label for s, img in images.items()}
+    sounds = _balanced_sounds(sound_labels, sounds_per_class, rng)
+    classes = sorted({sound_labels[s] for s in sounds})
+    if len(classes) < 2:
+        raise BuildError(f"a correlation study needs sounds of at least two classes; found {classes}")
+    params = {"checkpoint": checkpoint.pk, "sounds_per_class": sounds_per_class, "volume": volume, "seed": seed,
+              "catch_trials": catch_trials, "practice_trials": practice_trials, "rng_seed": rng_seed}
+    study = _new_study(name, StudyKind.CORRELATION, target_votes=target_votes,
+                       trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
+                       title=title, instructions=instructions, created_by=created_by, params=params)
+    condition = Condition.objects.create(study=study, checkpoint=checkpoint, label=condition_label(checkpoint))
+    # Negatives may come from any image of the other class, chosen least-used first.
+    pool: dict[str, list[GeneratedImage]] = defaultdict(list)
+    for image in sorted(images.values(), key=lambda i: i.sound.name):
+        pool[image.sound_label].append(image)
+    used: dict[int, int] = defaultdict(int)
+    position = 0
+    seen_in_class: dict[str, int] = defaultdict(int)
+    for sound in sounds:
+        label = sound_labels[sound]
+        others = [c for c in classes if c != label]
+        other = others[(classes.index(label) + seen_in_class[label]) % len(others)]
+        seen_in_class[label] += 1
+        negative = min(pool[other], key=lambda i: (used[i.pk], i.sound.name))
+        used[negative.pk] += 1
+        positive = images[sound]
+        stimulus = _stimulus(study, sound=sound, label=label, image=positive.image.name, generated=positive,
+                             other_image=negative.image.name, other_label=other, other_generated=negative,
+                             provenance={"positive": positive.provenance, "negative": negative.provenance})
+        Trial.objects.create(study=study, stimulus=stimulus, condition=condition, position=position)
+        position += 1
+    real = _real_pairs(checkpoint, classes) if catch_trials or practice_trials else {}
+    for k in range(catch_trials):
+        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, real, classes, k, "catch"),
+                             role=TrialRole.CATCH, catch_expectation="positive", position=position)
+        position += 1
+    for k in range(practice_trials):
+        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, real, classes, k + 1, "practice"),
+                             role=TrialRole.PRACTICE, position=position)
+        position += 1
+    return study
+
+
+def open_study(study: Study) -> Study:
+    if not study.trials.filter(role=TrialRole.MAIN).exists():
+        raise BuildError(f"study {study.name!r} has no main trials to open with")
+    Study.objects.filter(pk=study.pk).update(state=StudyState.OPEN, opened_at=timezone.now(), closed_at=None)
+    study.refresh_from_db()
+    return study
+
+
+def close_study(study: Study) -> Study:
+    Study.objects.filter(pk=study.pk).exclude(state=StudyState.CLOSED).update(state=StudyState.CLOSED,
+                                                                               closed_at=timezone.now())
+    study.refresh_from_db()
+    return study

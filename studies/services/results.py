@@ -1,0 +1,109 @@
+"""Results of a study: screening, Table 5 / Table 6 via studies.stats, and the long-format export.
+
+The results page, the staff API and the CSV exports all call `study_results`, so they show the
+same numbers (fixed bootstrap seed and size).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import Count, Q
+
+from ..models import ChosenRole, Participant, Response, Study, StudyKind, Trial, TrialRole
+from ..records import StatsInputError
+from ..stats import ScreeningRule, apply_screening, table5, table6
+
+N_BOOT = 2000
+SEED = 0
+
+
+def _counted(study: Study):
+    return Response.objects.filter(trial__study=study, participant__is_preview=False)
+
+
+def catch_results(study: Study) -> list[dict]:
+    rows = _counted(study).filter(trial__role=TrialRole.CATCH).values_list(
+        "participant_id", "trial__catch_expectation", "rating", "chosen_role")
+    results = []
+    for rater, expectation, rating, chosen in rows:
+        passed = (rating is not None and rating <= study.catch_max_rating) if expectation == "low_rating" \
+            else chosen == ChosenRole.POSITIVE
+        results.append({"rater": rater, "passed": bool(passed)})
+    return results
+
+
+def screening_rule(study: Study) -> ScreeningRule:
+    has_catch = Trial.objects.filter(study=study, role=TrialRole.CATCH).exists()
+    return ScreeningRule(min_catch_accuracy=study.min_catch_accuracy, min_catch_trials=1 if has_catch else 0)
+
+
+def votes(study: Study) -> list[dict]:
+    """Table 5 records: one per main-trial rating of a non-preview rater."""
+    rows = _counted(study).filter(trial__role=TrialRole.MAIN).values_list(
+        "participant_id", "trial__condition__label", "trial__stimulus__sound", "rating")
+    return [{"rater": r, "condition": c, "item": item, "score": s} for r, c, item, s in rows]
+
+
+def answers(study: Study) -> list[dict]:
+    """Table 6 records: one per main-trial choice of a non-preview rater."""
+    rows = _counted(study).filter(trial__role=TrialRole.MAIN).values_list(
+        "participant_id", "trial_id", "trial__stimulus__sound_label", "chosen_role")
+    return [{"rater": r, "item": item, "sound_class": c, "answer": a} for r, item, c, a in rows]
+
+
+def progress(study: Study) -> dict:
+    main = Trial.objects.filter(study=study, role=TrialRole.MAIN)
+    totals = main.aggregate(items=Count("id"), votes=Count("responses", filter=Q(
+        responses__participant__is_preview=False)))
+    complete = main.filter(vote_count__gte=study.target_votes_per_item).count()
+    raters = Participant.objects.filter(study=study, is_preview=False)
+    return {
+        "items": totals["items"], "target_votes_per_item": study.target_votes_per_item,
+        "votes": totals["votes"], "votes_needed": totals["items"] * study.target_votes_per_item,
+        "items_complete": complete, "participants": raters.count(),
+        "participants_completed": raters.filter(completed_at__isnull=False).count(),
+    }
+
+
+def study_results(study: Study) -> dict:
+    """Everything the results page, the API and the table CSV show, JSON-ready."""
+    records = votes(study) if study.kind == StudyKind.RATING else answers(study)
+    screened = apply_screening(records, catch_results(study), screening_rule(study))
+    result = {"study": {"id": study.pk, "name": study.name, "kind": study.kind, "state": study.state},
+              "progress": progress(study), "screening": screened.report.to_dict(), "table": None,
+              "table_note": None}
+    try:
+        if study.kind == StudyKind.RATING:
+            order = list(study.conditions.order_by("position").values_list("label", flat=True))
+            table = table5(screened.records, order, n_boot=N_BOOT, seed=SEED, screening=screened.report)
+        else:
+            table = table6(screened.records, SEED, n_boot=N_BOOT, screening=screened.report)
+        result["table"] = table.to_dict()
+    except StatsInputError as error:  # e.g. no votes yet: the page says so instead of failing
+        result["table_note"] = str(error)
+    return result
+
+
+EXPORT_HEADER = [
+    "response_id", "participant", "crowd_platform", "crowd_participant_id", "trial", "trial_role", "condition",
+    "checkpoint", "variant", "checkpoint_step", "sound", "sound_class", "other_class", "image", "other_image",
+    "rating", "choice", "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count",
+    "client_id", "client_answered_at", "saved_at", "preview",
+]
+_EXPORT_FIELDS = [
+    "id", "participant_id", "participant__platform", "participant__crowd_participant_id", "trial_id", "trial__role",
+    "trial__condition__label", "trial__condition__checkpoint_id", "trial__condition__checkpoint__run__variant",
+    "trial__condition__checkpoint__step", "trial__stimulus__sound", "trial__stimulus__sound_label",
+    "trial__stimulus__other_label", "trial__stimulus__image", "trial__stimulus__other_image", "rating", "choice",
+    "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count", "client_id",
+    "client_answered_at", "created_at", "participant__is_preview",
+]
+
+
+def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[tuple]:
+    """Every response in long format, one row per vote, streamed from the database in chunks."""
+    rows = Response.objects.filter(trial__study=study)
+    if not include_preview:
+        rows = rows.filter(participant__is_preview=False)
+    for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):
+        yield tuple(value.isoformat() if hasattr(value, "isoformat") else value for value in row)
