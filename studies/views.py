@@ -36,7 +36,7 @@ def entry(request, study_key: str):
     mturk_preview = crowd.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE"
     context = {"study": study, "crowd_params": crowd, "mturk_preview": mturk_preview, "error": None,
                "practice_count": study.trials.filter(role=TrialRole.PRACTICE).count()}
-    if request.method == "POST" and not mturk_preview:
+    if request.method == "POST" and not mturk_preview and study.state == StudyState.OPEN:
         if request.POST.get("consent") != "yes":
             context["error"] = "Please tick the box to say you agree before starting."
         else:
