@@ -40,11 +40,11 @@ PAIRWISE_TESTS = ("wilcoxon", "ttest")
 
 
 def _float(value) -> float | None:
-    """numpy scalar -> float; NaN (an undefined statistic) -> None so JSON stays valid."""
+    """numpy scalar -> float; NaN or infinity (undefined / degenerate) -> None so JSON stays valid."""
     if value is None:
         return None
     value = float(value)
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) else None
 
 
 def _check_confidence(confidence: float, n_boot: int | None = None) -> None:
@@ -291,7 +291,10 @@ def table5(votes: Iterable, condition_order: Sequence | None = None, *, n_boot: 
         methods={
             "bootstrap_ci": "percentile CI, raters resampled with replacement (scipy.stats.bootstrap, paired)",
             "robust_ci": "OLS intercept, cluster-robust (CR1) SE by rater, t with n_raters-1 df (statsmodels)",
-            "pairwise": f"{pairwise_test} on per-rater means, paired by rater; Holm (statsmodels multipletests)",
+            "pairwise": f"{pairwise_test} on per-rater means, paired by rater; Holm (statsmodels "
+                        "multipletests) over all pairs and, separately, over neighbouring pairs",
+            "wilcoxon_p": "scipy method='auto', zero differences dropped: exact for <= 50 raters without "
+                          "ties, all 2^n sign flips for <= 13 raters with ties, else normal approximation",
             "agreement": "Krippendorff's alpha, ordinal, value domain 1-5, units = (condition, item)",
         })
 

@@ -327,3 +327,13 @@ def test_screening_rule_validation():
         screen_raters([{"rater": 1, "passed": 1}], ScreeningRule())
     kept = screen_raters([], ScreeningRule(min_catch_trials=0), raters=["a"]).kept
     assert kept == ["a"]   # no catch trials and none required: no evidence against the rater
+
+
+def test_degenerate_paired_t_test_stays_json_safe():
+    # every rater scores B exactly one point above A: t is infinite, p is 0, JSON must stay valid
+    votes = [{"rater": r, "condition": c, "item": i, "score": (2 if c == "A" else 3) + r % 2}
+             for r in range(4) for c in "AB" for i in range(2)]
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        row = table5(votes, "AB", pairwise_test="ttest").pairwise[0]
+    assert (row.statistic, row.p_value, row.mean_difference) == (None, 0.0, 1.0)
+    json.dumps(table5(votes, "AB").to_dict(), allow_nan=False)
