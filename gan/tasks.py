@@ -24,3 +24,9 @@ def reap_stale_jobs() -> int:
 def reap_at_worker_start(**_):
     """A worker that (re)starts after a crash picks up what the crash left in RUNNING."""
     jobs.reap_stale_jobs()
+
+
+@shared_task(name="gan.tasks.ping")
+def ping() -> str:
+    """A bare task: health checks ("is a worker on this queue alive?") and the overhead benchmark."""
+    return "pong"
