@@ -1,0 +1,114 @@
+"""Blinding (nothing a rater can fetch names a model, checkpoint or class) and media Range support."""
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+
+from studies.services import build_correlation_study, build_rating_study, open_study
+
+from .conftest import SECRET_WORDS
+from .helpers import answer_body, join, post_answer, state
+
+pytestmark = pytest.mark.django_db
+
+
+def exposed(response) -> str:
+    """Everything a browser sees of a response: status line, headers and body."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    return f"{response.status_code}\n{headers}\n" + body.decode("latin-1")
+
+
+def assert_blind(text: str, where: str, extra=()):
+    lowered = text.lower()
+    for word in (*SECRET_WORDS, *extra):
+        assert word.lower() not in lowered, f"{where} reveals {word!r}"
+
+
+@pytest.mark.parametrize("build", ["rating", "correlation"])
+def test_nothing_a_rater_fetches_names_a_model_checkpoint_or_class(client, world, build):
+    if build == "rating":
+        study = build_rating_study("secretrun study", world["checkpoints"], catch_trials=1, practice_trials=1)
+    else:
+        study = build_correlation_study("secretrun study", world["checkpoints"][0], catch_trials=1)
+    open_study(study)
+    labels = list(study.conditions.values_list("label", flat=True))
+    paths = [s.image for s in study.stimuli.all()] + [s.sound for s in study.stimuli.all()]
+    extra = [*labels, *paths]
+    seen = []
+    entry_url = reverse("studies:entry", args=[study.public_key])
+    seen.append(("entry", client.get(entry_url)))
+    post = client.post(entry_url, {"consent": "yes"})
+    seen.append(("start", post))
+    rater = join(client, study)
+    seen.append(("rater page", client.get(reverse("studies:rater", args=[rater.token]))))
+    for trial in state(client, rater)["trials"]:
+        seen.append(("state", client.get(reverse("studies-api:rater-state", args=[rater.token]))))
+        seen.append(("next", client.get(reverse("studies-api:rater-next", args=[rater.token]))))
+        for key in ("sound_url", "image_url", "left_image_url", "right_image_url"):
+            if key in trial:
+                seen.append((key, client.get(trial[key])))
+                seen.append((key + " range", client.get(trial[key], HTTP_RANGE="bytes=0-10")))
+        answered = post_answer(client, rater, answer_body(trial, build))
+        assert answered.status_code == 201, answered.content
+        seen.append(("answer", answered))
+        seen.append(("bad answer", post_answer(client, rater, answer_body(trial, build, rating=9))))
+    seen.append(("done", client.get(reverse("studies:done", args=[rater.token]))))
+    seen.append(("404 media", client.get(reverse("studies:media", args=[rater.token, "nope", "sound"]))))
+    for static in ("studies/rater.js", "studies/rater.css"):
+        with open(finders.find(static), encoding="utf-8") as handle:
+            assert_blind(handle.read(), static, extra)
+    for where, response in seen:
+        assert response.status_code < 500, where
+        text = exposed(response)
+        assert_blind(text, where, extra)
+        assert "content-disposition" not in text.lower().split("\n\n")[0], where
+    assert any(r.status_code == 206 for _, r in seen)
+
+
+@pytest.fixture
+def sound(client, world):
+    study = open_study(build_rating_study("r", world["checkpoints"]))
+    rater = join(client, study)
+    trial = state(client, rater)["trials"][0]
+    stimulus = rater.assignments.get(public_key=trial["id"]).trial.stimulus
+    with open(stimulus_path(stimulus.sound), "rb") as handle:
+        data = handle.read()
+    return trial["sound_url"], data
+
+
+def stimulus_path(relative):
+    from django.core.files.storage import default_storage
+    return default_storage.path(relative)
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_full_sound_and_single_ranges(client, sound):
+    url, data = sound
+    size = len(data)
+    whole = client.get(url)
+    assert whole.status_code == 200 and body(whole) == data
+    assert whole["Accept-Ranges"] == "bytes" and whole["Content-Length"] == str(size)
+    assert whole["Content-Type"].startswith("audio/")
+    cases = {"bytes=0-99": (0, 99), "bytes=100-": (100, size - 1), "bytes=-50": (size - 50, size - 1),
+             f"bytes=10-{size + 500}": (10, size - 1), "bytes=0-0": (0, 0)}
+    for header, (first, last) in cases.items():
+        response = client.get(url, HTTP_RANGE=header)
+        assert response.status_code == 206, header
+        assert response["Content-Range"] == f"bytes {first}-{last}/{size}", header
+        assert response["Content-Length"] == str(last - first + 1)
+        assert body(response) == data[first:last + 1], header
+
+
+def test_unsatisfiable_and_ignored_ranges(client, sound):
+    url, data = sound
+    size = len(data)
+    for header in (f"bytes={size}-", f"bytes={size + 10}-{size + 20}", "bytes=-0", "bytes=50-10"):
+        response = client.get(url, HTTP_RANGE=header)
+        assert response.status_code == 416, header
+        assert response["Content-Range"] == f"bytes */{size}"
+    for header in ("bytes=0-1,5-6", "items=0-5", "bytes=abc"):  # not one byte range: the whole file
+        response = client.get(url, HTTP_RANGE=header)
+        assert response.status_code == 200 and body(response) == data, header
