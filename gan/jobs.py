@@ -119,8 +119,13 @@ def parse_params(params_class: type | None, params: Any) -> dict:
 # --- Creating, dispatching, cancelling, retrying (called from admin, commands, API) ----------------
 
 
-def create_job(kind: str, params: Any = None, *, user=None, queue: str | None = None) -> Job:
-    """Validate, store and (after the transaction commits) enqueue a job."""
+def create_job(kind: str, params: Any = None, *, user=None, queue: str | None = None,
+               enqueue: bool = True) -> Job:
+    """Validate, store and (after the transaction commits) enqueue a job.
+
+    enqueue=False stores it without a message, for a caller that runs it in-process with
+    execute_job (the demo's setup, before any worker is up).
+    """
     if kind not in KINDS:
         raise JobError(f"unknown job kind {kind!r}; known kinds: {sorted(KINDS)}")
     spec = KINDS[kind]
@@ -132,7 +137,8 @@ def create_job(kind: str, params: Any = None, *, user=None, queue: str | None = 
         job = Job.objects.create(
             kind=kind, params=clean, queue=queue, launched_by=user if user and user.pk else None
         )
-        transaction.on_commit(lambda: dispatch(job.pk, queue))
+        if enqueue:
+            transaction.on_commit(lambda: dispatch(job.pk, queue))
     return job
 
 
