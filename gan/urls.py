@@ -5,4 +5,5 @@ from . import views
 app_name = "gan"
 urlpatterns = [
     path("progress/", views.job_progress, name="job-progress"),
+    path("media/<path:path>", views.staff_media, name="staff-media"),
 ]

@@ -20,3 +20,18 @@ def job_progress(request):
     if len(ids) > MAX_IDS:
         return JsonResponse({"error": f"at most {MAX_IDS} ids per request"}, status=400)
     return JsonResponse({"jobs": progress_snapshot(ids)})
+
+
+def staff_media(request, path):
+    """Media files (dataset pairs, checkpoints' samples, generated images) for the admin's pages.
+
+    Staff only: raters never reach MEDIA_ROOT directly (studies serve stimuli by opaque ids).
+    django.views.static.serve does the path-traversal checks and conditional GETs for us.
+    """
+    from django.conf import settings
+    from django.views.static import serve
+
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return JsonResponse({"error": "staff login required"}, status=403)
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
