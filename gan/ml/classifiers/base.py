@@ -29,7 +29,12 @@ def to_nchw_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
     A 3-D array is a batch of grey images ``(N, H, W)``; a single image needs its batch axis.
     """
-    tensor = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
+    if isinstance(images, torch.Tensor):
+        tensor = images
+    else:
+        array = np.asarray(images)
+        # read-only arrays (e.g. np.asarray of a PIL image) are copied: torch wants writable memory
+        tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
     if tensor.dtype != torch.uint8:
         raise ImageBatchError(
             f"images must be uint8 in 0..255, got dtype {tensor.dtype}; convert generator output "
