@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..weights import WeightsMissing, resolve_weights_dir
 from .base import ImageClassifier, resolve_device, run_batched, to_nchw_uint8, to_rgb
 
 TORCH_FIDELITY_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -33,24 +34,19 @@ HOW_TO_SUPPLY = (
 )
 
 
-class WeightsMissing(FileNotFoundError):
-    """A weights file the caller asked for (or the default location) does not exist."""
-
-
 class WeightsInvalid(ValueError):
     """A weights file exists but is not an Inception-v3 checkpoint in a supported format."""
 
 
 def find_inception_weights(weights_path: str | Path | None = None, weights_dir: str | Path | None = None) -> Path:
-    """The weights file to use: ``weights_path`` if given, else the first known file name in ``weights_dir``."""
+    """The weights file to use: ``weights_path`` if given, else the first known file name in ``weights_dir``
+    (default: the shared weights folder of :mod:`gan.ml.weights`). Raises the shared ``WeightsMissing``."""
     if weights_path is not None:
         path = Path(weights_path)
         if not path.is_file():
             raise WeightsMissing(f"Inception-v3 weights file not found: {path}. {HOW_TO_SUPPLY}")
         return path
-    if weights_dir is None:
-        raise WeightsMissing(f"No Inception-v3 weights file or weights folder was given. {HOW_TO_SUPPLY}")
-    folder = Path(weights_dir)
+    folder = resolve_weights_dir(weights_dir)  # None: $WEIGHTS_DIR, else var/weights
     for name in KNOWN_FILENAMES:
         if (folder / name).is_file():
             return folder / name

@@ -151,6 +151,14 @@ def test_missing_inception_weights_raise_a_helpful_error(tmp_path):
         load_inception_v3(weights_path=missing)
 
 
+def test_default_inception_location_is_the_shared_weights_folder(tmp_path, monkeypatch):
+    from gan.ml import weights
+
+    monkeypatch.setenv("WEIGHTS_DIR", str(tmp_path / "weights"))
+    with pytest.raises(weights.WeightsMissing, match=str(tmp_path / "weights")):
+        load_inception_v3()
+
+
 def test_a_file_that_is_not_inception_weights_is_rejected(tmp_path):
     text = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
     text.write_text("this is not a checkpoint")
