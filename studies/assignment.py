@@ -180,22 +180,48 @@ def refresh_participant(participant: Participant, *, now=None) -> None:
             _create(participant, extra, (last or 0) + 1, _choose_sides(extra, study, now, rng), now)
 
 
+EXTEND_MARGIN = timedelta(minutes=1)
+
+
 def extend_expiry(participant: Participant, now) -> None:
-    """Activity keeps the rater's unanswered trials reserved for another TTL."""
-    Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE, expires_at__gt=now).update(
-        expires_at=now + ttl(participant.study))
+    """Activity keeps the rater's unanswered trials reserved for another TTL.
+
+    Rows are locked in id order and rows locked by another request (an answer claiming them right
+    now) are skipped, so this never deadlocks with the rater's concurrent answers; rows extended less
+    than a minute ago are left alone, so most calls write nothing.
+    """
+    new_expiry = now + ttl(participant.study)
+    with transaction.atomic():
+        ids = list(Assignment.objects.select_for_update(skip_locked=True)
+                   .filter(participant=participant, state=AssignmentState.ACTIVE, expires_at__gt=now,
+                           expires_at__lt=new_expiry - EXTEND_MARGIN)
+                   .order_by("pk").values_list("pk", flat=True))
+        if ids:
+            Assignment.objects.filter(pk__in=ids, state=AssignmentState.ACTIVE).update(expires_at=new_expiry)
 
 
 def close_if_complete(study_id: int, *, now=None) -> bool:
-    """Close an open study once every main trial has its target of votes. Returns True if it closed."""
+    """Close an open study once every main trial has its target of votes and no rater is mid-way.
+
+    Raters still holding unexpired trials (e.g. a catch trial after their last main one) may finish;
+    once they have (or their trials expired), the study closes. Returns True if it closed now.
+    """
     now = now or timezone.now()
+    study = Study.objects.only("id", "target_votes_per_item", "state").get(pk=study_id)
+    if study.state != StudyState.OPEN or _short_of_votes(study):
+        return False  # cheap unlocked check first; "all items full" never becomes false again
     with transaction.atomic():
         study = _lock_study(study_id)
-        if study.state != StudyState.OPEN:
+        if study.state != StudyState.OPEN or _short_of_votes(study):
             return False
-        short = Trial.objects.filter(study=study, role=TrialRole.MAIN,
-                                     vote_count__lt=study.target_votes_per_item).exists()
-        if short or not Trial.objects.filter(study=study, role=TrialRole.MAIN).exists():
+        busy = Assignment.objects.filter(trial__study=study, state=AssignmentState.ACTIVE, expires_at__gt=now,
+                                         counts_toward_target=True).exists()
+        if busy or not Trial.objects.filter(study=study, role=TrialRole.MAIN).exists():
             return False
         Study.objects.filter(pk=study.pk).update(state=StudyState.CLOSED, closed_at=now)
         return True
+
+
+def _short_of_votes(study: Study) -> bool:
+    return Trial.objects.filter(study=study, role=TrialRole.MAIN,
+                                vote_count__lt=study.target_votes_per_item).exists()

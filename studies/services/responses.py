@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..assignment import close_if_complete, extend_expiry, refresh_participant
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
 from ..models import (Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, StudyKind,
-                      StudyState, Trial, TrialRole)
+                      StudyState, Trial)
 
 # Browsers report 'ended' a little before the server's clock says the sound could have ended
 # (network latency between fetching the sound and playing it); allow this much slack.
@@ -127,22 +127,35 @@ def save_answer(participant: Participant, answer: Answer) -> tuple[Response, boo
                 client_answered_at=answer.answered_at)
             if assignment.counts_toward_target:
                 Trial.objects.filter(pk=assignment.trial_id).update(vote_count=F("vote_count") + 1)
-            extend_expiry(participant, now)
-            if not participant.assignments.filter(state=AssignmentState.ACTIVE).exists():
-                Participant.objects.filter(pk=participant.pk).update(completed_at=now, last_active_at=now)
-                participant.completed_at = now
-            else:
-                Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
     except IntegrityError:
         # A concurrent request with the same client id (or for the same trial) committed first.
         replay = _check_replay(participant, answer)
         if replay is not None:
             return replay, False
         raise AnswerConflict("This trial has already been answered; an answer cannot be changed.") from None
-    if assignment.counts_toward_target and assignment.trial.role == TrialRole.MAIN:
+    # The rest runs after the answer committed, each in its own short transaction: touching the
+    # rater's other assignments inside the answer's transaction deadlocks with their other answers.
+    extend_expiry(participant, now)
+    _mark_completion(participant, now)
+    if assignment.counts_toward_target:
         # After commit, so two last answers committed at once cannot both miss the other's vote.
         close_if_complete(study.pk, now=now)
     return response, True
+
+
+def _mark_completion(participant: Participant, now) -> None:
+    """Record that the rater answered everything. The participant row lock orders the rater's last two
+    answers' checks, so the later check sees both committed and none is missed."""
+    with transaction.atomic():
+        row = Participant.objects.select_for_update().filter(pk=participant.pk).first()
+        if row is None:
+            return
+        finished = not Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists()
+        changes = {"last_active_at": now}
+        if finished and row.completed_at is None:
+            changes["completed_at"] = now
+            participant.completed_at = now
+        Participant.objects.filter(pk=participant.pk).update(**changes)
 
 
 def mark_sound_served(assignment: Assignment) -> None:
