@@ -1,0 +1,207 @@
+"""Admin of the studies app: build a study from generated images, preview it as a rater, open and
+close it, watch results arrive (charts refresh themselves), and export CSV."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from gan.models import Checkpoint
+
+from .api.staff import csv_response
+from .assignment import close_if_complete
+from .charts import chart_context
+from .errors import BuildError
+from .export import table_to_csv_rows
+from .models import Condition, Participant, Response, Study, StudyKind, StudyState
+from .services.building import build_correlation_study, build_rating_study, close_study, open_study
+from .services.participants import preview_participant, rater_link
+from .services.results import EXPORT_HEADER, export_rows, study_results
+
+
+
+class BuildStudyForm(forms.Form):
+    kind = forms.ChoiceField(choices=StudyKind.choices)
+    name = forms.CharField(max_length=200, help_text="For staff only; raters never see it.")
+    checkpoints = forms.ModelMultipleChoiceField(
+        queryset=Checkpoint.objects.annotate(n_images=Count("images")).filter(n_images__gt=0)
+        .select_related("run").order_by("run__variant", "run_id", "step"),
+        help_text="Rating study: the conditions (Table 5 rows, in variant order). Correlation study: exactly one.")
+    sounds_per_class = forms.IntegerField(min_value=1, required=False, help_text="Empty: as many as every class has.")
+    target_votes = forms.IntegerField(min_value=1, initial=10, help_text="Votes wanted per item.")
+    trials_per_participant = forms.IntegerField(min_value=1, required=False,
+                                                help_text="Main trials per rater; empty: all of them.")
+    catch_trials = forms.IntegerField(min_value=0, initial=2)
+    practice_trials = forms.IntegerField(min_value=0, initial=1)
+    require_full_playback = forms.BooleanField(required=False, initial=True)
+    title = forms.CharField(max_length=200, initial="Listening study", help_text="Shown to raters.")
+    instructions = forms.CharField(widget=forms.Textarea, required=False, help_text="Empty: the default text.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == StudyKind.CORRELATION and len(data.get("checkpoints") or []) != 1:
+            raise forms.ValidationError("A correlation study uses exactly one checkpoint.")
+        return data
+
+
+class ConditionInline(admin.TabularInline):
+    model = Condition
+    extra = 0
+    can_delete = False
+    fields = ["position", "label", "checkpoint"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "state", "progress", "links", "created_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["name"]
+    inlines = [ConditionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["open_studies", "close_studies"]
+    readonly_fields = ["public_key", "kind", "state", "build_params", "opened_at", "closed_at", "created_at",
+                       "created_by", "rater_link_display"]
+    fields = ["name", "title", "instructions", "consent_text", "kind", "state", "target_votes_per_item",
+              "trials_per_participant", "require_full_playback", "assignment_ttl_minutes", "catch_max_rating",
+              "min_catch_accuracy", "completion_code", "completion_redirect_url", "rater_link_display",
+              "public_key", "build_params", "created_by", "created_at", "opened_at", "closed_at"]
+
+    def has_add_permission(self, request):
+        return False  # studies are built from generated images: see the "Build a study" page
+
+    @admin.display(description="votes")
+    def progress(self, study):
+        votes = Response.objects.filter(trial__study=study, trial__role="main", participant__is_preview=False).count()
+        needed = study.trials.filter(role="main").count() * study.target_votes_per_item
+        return f"{votes} / {needed}"
+
+    @admin.display(description="")
+    def links(self, study):
+        return format_html('<a href="{}">results</a> · <a href="{}">preview</a>',
+                           reverse("admin:studies_study_results", args=[study.pk]),
+                           reverse("admin:studies_study_preview", args=[study.pk]))
+
+    @admin.display(description="Rater link")
+    def rater_link_display(self, study):
+        return rater_link(study)
+
+    @admin.action(description="Open the selected studies")
+    def open_studies(self, request, queryset):
+        for study in queryset:
+            try:
+                open_study(study)
+            except BuildError as error:
+                self.message_user(request, str(error), messages.ERROR)
+
+    @admin.action(description="Close the selected studies")
+    def close_studies(self, request, queryset):
+        for study in queryset:
+            close_study(study)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("build/", view(self.build_view), name="studies_study_build"),
+            path("<int:pk>/preview/", view(self.preview_view), name="studies_study_preview"),
+            path("<int:pk>/results/", view(self.results_view), name="studies_study_results"),
+            path("<int:pk>/results/live/", view(self.results_live_view), name="studies_study_results_live"),
+            path("<int:pk>/responses.csv", view(self.responses_csv_view), name="studies_study_responses_csv"),
+            path("<int:pk>/table.csv", view(self.table_csv_view), name="studies_study_table_csv"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"build_url": reverse("admin:studies_study_build"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def build_view(self, request):
+        if not self.has_change_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = BuildStudyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            common = {key: data[key] for key in ("sounds_per_class", "trials_per_participant", "catch_trials",
+                                                  "practice_trials", "require_full_playback", "title",
+                                                  "instructions")}
+            try:
+                if data["kind"] == StudyKind.RATING:
+                    study = build_rating_study(data["name"], list(data["checkpoints"]), target_votes=data["target_votes"],
+                                               created_by=request.user, **common)
+                else:
+                    study = build_correlation_study(data["name"], data["checkpoints"][0],
+                                                    target_votes=data["target_votes"], created_by=request.user, **common)
+            except (BuildError, ValueError) as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(request, f"Built {study.name} ({study.trials.count()} trials). Preview it, then "
+                                           f"open it from the list.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:studies_study_change", args=[study.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Build a study", "form": form,
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/studies/study/build.html", context)
+
+    def preview_view(self, request, pk):
+        study = get_object_or_404(Study, pk=pk)
+        if study.state == StudyState.CLOSED:
+            self.message_user(request, "A closed study cannot be previewed.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:studies_study_changelist"))
+        participant = preview_participant(study)
+        return HttpResponseRedirect(reverse("studies:rater", args=[participant.token]))
+
+    def _results_context(self, request, study):
+        close_if_complete(study.pk)  # a study whose last rater's trials expired closes here
+        study.refresh_from_db()
+        return {**self.admin_site.each_context(request), "study": study, "opts": self.model._meta,
+                "title": f"Results: {study.name}", **chart_context(study_results(study))}
+
+    def results_view(self, request, pk):
+        study = get_object_or_404(Study, pk=pk)
+        return TemplateResponse(request, "admin/studies/study/results.html", self._results_context(request, study))
+
+    def results_live_view(self, request, pk):
+        study = get_object_or_404(Study, pk=pk)
+        return TemplateResponse(request, "admin/studies/study/results_body.html",
+                                self._results_context(request, study))
+
+    def responses_csv_view(self, request, pk):
+        study = get_object_or_404(Study, pk=pk)
+        return csv_response(EXPORT_HEADER, export_rows(study), f"study-{study.pk}-responses.csv")
+
+    def table_csv_view(self, request, pk):
+        study = get_object_or_404(Study, pk=pk)
+        results = study_results(study)
+        if results["table"] is None:
+            self.message_user(request, results["table_note"], messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:studies_study_results", args=[pk]))
+        return csv_response(*table_to_csv_rows(results["table"]), f"study-{study.pk}-table.csv")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = ["id", "study", "platform", "crowd_participant_id", "is_preview", "created_at", "completed_at"]
+    list_filter = ["study", "platform", "is_preview"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "participant", "trial", "rating", "choice", "chosen_role", "response_time_ms",
+                    "play_count", "created_at"]
+    list_filter = ["trial__study"]
