@@ -86,3 +86,22 @@ def test_fixed_sample_indices_cover_each_class():
     rows = fixed_sample_indices(labels, per_class=2, seed=0)
     assert sorted(np.bincount(labels[rows])) == [2, 2, 2]
     assert np.array_equal(rows, fixed_sample_indices(labels, per_class=2, seed=0))
+
+
+def test_decode_images_resizes_converts_and_names_bad_files(tmp_path):
+    from PIL import Image
+
+    from gan.ml.data import decode_images
+
+    rgb = np.zeros((40, 40, 3), np.uint8)
+    rgb[..., 0] = 255
+    Image.fromarray(rgb).save(tmp_path / "red.png")
+    Image.fromarray(np.full((32, 32), 77, np.uint8)).save(tmp_path / "gray.png")
+    out = decode_images([str(tmp_path / "red.png"), str(tmp_path / "gray.png")], size=32, channels=3)
+    assert out.shape == (2, 3, 32, 32) and out.dtype == np.uint8
+    assert out[0, :, 5, 5].tolist() == [255, 0, 0] and out[1, :, 5, 5].tolist() == [77, 77, 77]
+    gray = decode_images([str(tmp_path / "gray.png")], size=32, channels=1)
+    assert gray.shape == (1, 1, 32, 32) and gray[0, 0, 0, 0] == 77
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG garbage")
+    with pytest.raises(DatasetError, match="cannot decode image .*broken.png"):
+        decode_images([str(tmp_path / "broken.png")], size=32, channels=3)

@@ -129,3 +129,18 @@ def test_summary_is_json_and_epochs_count_batches(tmp_path):
     summary = trainer.train()
     json.dumps(summary)
     assert summary["images_per_s"] > 0
+
+
+@pytest.mark.parametrize("name", ["b", "g"])
+def test_cuda_code_path_bf16_autocast_and_channels_last_runs_on_cpu(tmp_path, name):
+    # The optimised path CUDA takes by default ('auto'), forced on here so it is exercised without a GPU.
+    trainer = Trainer(tiny_model(), name, tiny_train(3, amp="on", channels_last="on"), toy_pairs(), tmp_path)
+    assert trainer.use_amp and trainer.channels_last
+    summary = trainer.train()
+    assert summary["amp"] and all(np.isfinite(v) for v in summary["metrics"].values())
+    assert trainer.sample_images().shape == (6, 32, 32, 1)
+
+
+def test_auto_flags_stay_off_on_cpu(tmp_path):
+    trainer = Trainer(tiny_model(), "g", tiny_train(1), toy_pairs(), tmp_path, device="cpu")
+    assert not trainer.use_amp and not trainer.channels_last
