@@ -105,6 +105,16 @@ class ImageClassifier(abc.ABC):
         """Top-1 class indices ``(N,)``."""
         return self.logits(images, batch_size=batch_size, device=device).argmax(axis=1)
 
+    def top_k(self, images: np.ndarray | torch.Tensor, k: int = 5, batch_size: int = 64,
+              device: str | torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most probable classes per image, best first: indices ``(N, k)`` and probabilities
+        ``(N, k)`` (what top-k cleaning compares, and what it records as the reason for a discard)."""
+        if not 1 <= k <= self.num_classes:
+            raise ValueError(f"k must lie in 1..{self.num_classes}, got {k}")
+        probabilities = self.predict_proba(images, batch_size=batch_size, device=device)
+        indices = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        return indices, np.take_along_axis(probabilities, indices, axis=1)
+
 
 def run_batched(network: torch.nn.Module, prepare, images: torch.Tensor, batch_size: int,
                 device: torch.device) -> np.ndarray:

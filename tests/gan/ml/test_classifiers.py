@@ -115,6 +115,16 @@ def test_lite0_top5_accuracy_on_labelled_photos(lite0, photo_batch):
 
 
 @needs_stamps
+def test_lite0_top_k_lists_classes_best_first(lite0, photo_batch):
+    indices, probabilities = lite0.top_k(photo_batch[:2], k=5, device="cpu")  # dog, violin
+    assert indices.shape == probabilities.shape == (2, 5)
+    assert (np.diff(probabilities, axis=1) <= 0).all()
+    assert IMAGENET[indices[1, 0]] == "violin" and IMAGENET[indices[0, 0]] in DOG_BREEDS
+    with pytest.raises(ValueError, match="k must lie in 1..1000"):
+        lite0.top_k(photo_batch[:1], k=0)
+
+
+@needs_stamps
 def test_lite0_accepts_nchw_and_nhwc_alike(lite0, photo_batch):
     nhwc = photo_batch[:3]
     nchw = np.ascontiguousarray(nhwc.transpose(0, 3, 1, 2))
