@@ -1,2 +1,3 @@
 """Importing this module registers every job kind (each module registers its own on import)."""
 from . import selfcheck  # noqa: F401
+from .services import generation, training  # noqa: F401

@@ -1,0 +1,31 @@
+"""Follow a job from a command: run it here (inline) or watch a worker run it, with a tqdm bar."""
+import threading
+import time
+
+from django.core.management.base import CommandError
+from tqdm import tqdm
+
+from gan.jobs import execute_job
+from gan.models import Job, JobStatus
+
+
+def follow_job(job: Job, *, inline: bool, stdout) -> Job:
+    runner = None
+    if inline:
+        # The job runs in a thread of this process exactly as a worker would run it; the main
+        # thread only draws the bar from the Job row.
+        runner = threading.Thread(target=execute_job, args=(job.pk, "inline"), daemon=True)
+        runner.start()
+    with tqdm(total=1000, desc=f"{job.kind} #{job.pk}", unit="‰") as bar:
+        while True:
+            job.refresh_from_db()
+            bar.n = int(job.progress * 1000)
+            bar.set_postfix_str(job.message[:60])
+            bar.refresh()
+            if job.is_finished and (runner is None or not runner.is_alive()):
+                break
+            time.sleep(0.5)
+    stdout.write(f"{job.kind} #{job.pk} {job.status}: {job.metrics}")
+    if job.status != JobStatus.SUCCEEDED:
+        raise CommandError(job.error or job.message or job.status)
+    return job
