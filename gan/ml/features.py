@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .audio import scale_volume
+from .audio import resample, scale_volume
 
 KINDS = ("spectrogram", "fbank", "mfcc", "soundnet")
 POOLINGS = ("mean", "segments")
@@ -207,10 +207,7 @@ def extract_features(wave: np.ndarray, sr: int, spec: FeatureSpec, soundnet=None
         raise ValueError("the 'soundnet' feature kind needs a SoundNet8 model: pass "
                          "soundnet=gan.ml.soundnet.load_soundnet()")
     if spec.sample_rate is not None and int(sr) != spec.sample_rate:
-        import librosa
-
-        wave = librosa.resample(wave, orig_sr=int(sr), target_sr=spec.sample_rate).astype(np.float32)
-        sr = spec.sample_rate
+        wave, sr = resample(wave, int(sr), spec.sample_rate), spec.sample_rate
     if spec.volume != 1.0:
         wave = scale_volume(wave, spec.volume, clip=spec.clip)
     if spec.kind == "soundnet":

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .audio import resample
 from .weights import FETCH_COMMAND, WeightsMissing, soundnet_weights_path
 
 SOUNDNET_SAMPLE_RATE = 22050
@@ -263,9 +264,7 @@ def prepare_waveform(wave: np.ndarray, sr: int, resample_to: int | None = SOUNDN
     if wave.ndim != 1 or wave.size == 0:
         raise ValueError(f"expected a non-empty mono waveform, got shape {wave.shape}")
     if resample_to is not None and int(resample_to) != int(sr):
-        import librosa  # lazy: slow import
-
-        wave = librosa.resample(wave, orig_sr=int(sr), target_sr=int(resample_to)).astype(np.float32)
+        wave = resample(wave, int(sr), int(resample_to))
     wave = wave * np.float32(INPUT_SCALE)
     if min_length and wave.size < min_length:
         wave = np.tile(wave, -(-int(min_length) // wave.size))[: int(min_length)]
