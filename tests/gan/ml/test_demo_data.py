@@ -101,6 +101,15 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@needs_espeak
+def test_builds_into_an_existing_empty_folder(tmp_path):
+    target = tmp_path / "digits"
+    target.mkdir()  # e.g. a TemporaryDirectory made by the caller
+    result = build_digits(target, n_voices=2)
+    assert (target / "manifest.csv").is_file() and len(read_manifest(target)) == result.count() == 20
+    assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no staging folders left
+
+
 def test_refuses_to_overwrite_unless_asked(tmp_path):
     target = tmp_path / "digits"
     target.mkdir()
