@@ -14,6 +14,10 @@ class TrialRole(models.TextChoices):
 class Stimulus(models.Model):
     """A sound and the image(s) shown with it. Paths are relative to MEDIA_ROOT and never sent to raters.
 
+    `sound`, `image` and `other_image` are the files served to raters: copies made when the study is
+    built, re-encoded (WAV, PNG) without metadata, since a source file's tags (an OGG title, a PNG
+    text chunk) could name a class or a model. `source_*` keep the original paths for the exports.
+
     Rating study: `image` is the picture rated. Correlation study: `image` is the positive picture
     (from the sound heard) and `other_image` the negative one (from a sound of `other_label`).
     """
@@ -33,6 +37,9 @@ class Stimulus(models.Model):
                                   related_name="+", help_text="Catch/practice: the real photo shown.")
     other_real_pair = models.ForeignKey("gan.Pair", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+")
+    source_sound = models.CharField(max_length=500, blank=True, help_text="The original sound (under MEDIA_ROOT).")
+    source_image = models.CharField(max_length=500, blank=True)
+    source_other_image = models.CharField(max_length=500, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
 
     class Meta:

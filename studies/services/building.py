@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import random
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -32,12 +33,45 @@ from ..models import Condition, Stimulus, Study, StudyKind, StudyState, Trial, T
 NOISE_IMAGE_SIZE = 128
 
 
-def sound_duration(relative_path: str) -> float:
-    """Seconds of a sound under MEDIA_ROOT; the server refuses answers given before it could end."""
-    try:
-        return float(soundfile.info(default_storage.path(relative_path)).duration)
-    except (RuntimeError, OSError, soundfile.LibsndfileError) as error:
-        raise BuildError(f"cannot read the sound {relative_path!r}: {error}") from error
+class MediaCopier:
+    """Copies a study's media to opaque, metadata-free files under studies/<study key>/.
+
+    Sounds are decoded and written as 16-bit WAV (every browser plays it, and no tag survives);
+    images are re-encoded as PNG without text chunks. One copy per source file per study.
+    """
+
+    def __init__(self, study: Study):
+        self.folder = f"studies/{study.public_key}"
+        self.copies: dict[str, tuple[str, float]] = {}
+
+    def _save(self, data: bytes, suffix: str) -> str:
+        return default_storage.save(f"{self.folder}/{secrets.token_hex(8)}{suffix}", ContentFile(data))
+
+    def sound(self, relative_path: str) -> tuple[str, float]:
+        """(copy path, duration in seconds)."""
+        if relative_path not in self.copies:
+            try:
+                samples, rate = soundfile.read(default_storage.path(relative_path), always_2d=False)
+            except (RuntimeError, OSError, soundfile.LibsndfileError) as error:
+                raise BuildError(f"cannot read the sound {relative_path!r}: {error}") from error
+            if len(samples) == 0:
+                raise BuildError(f"the sound {relative_path!r} is empty")
+            buffer = io.BytesIO()
+            soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+            self.copies[relative_path] = (self._save(buffer.getvalue(), ".wav"), len(samples) / rate)
+        return self.copies[relative_path]
+
+    def image(self, relative_path: str) -> str:
+        if relative_path not in self.copies:
+            try:
+                with Image.open(default_storage.path(relative_path)) as source:
+                    pixels = source.convert("RGBA" if "A" in source.getbands() else "RGB")
+            except (OSError, ValueError) as error:
+                raise BuildError(f"cannot read the image {relative_path!r}: {error}") from error
+            buffer = io.BytesIO()
+            pixels.save(buffer, format="PNG")  # no pnginfo: nothing but pixels
+            self.copies[relative_path] = (self._save(buffer.getvalue(), ".png"), 0.0)
+        return self.copies[relative_path][0]
 
 
 def condition_label(checkpoint: Checkpoint) -> str:
@@ -115,11 +149,13 @@ def _new_study(name, kind, *, target_votes, trials_per_participant, require_full
         created_by=created_by, build_params=params)
 
 
-def _stimulus(study, *, sound, label, image, generated=None, other_image="", other_label="", other_generated=None,
-              real_pair=None, other_real_pair=None, provenance=None) -> Stimulus:
+def _stimulus(study, copier: MediaCopier, *, sound, label, image, generated=None, other_image="", other_label="",
+              other_generated=None, real_pair=None, other_real_pair=None, provenance=None) -> Stimulus:
+    served_sound, duration = copier.sound(sound)
     return Stimulus.objects.create(
-        study=study, sound=sound, sound_duration_s=sound_duration(sound), sound_label=label, image=image,
-        generated_image=generated, other_image=other_image, other_label=other_label,
+        study=study, sound=served_sound, sound_duration_s=duration, sound_label=label, image=copier.image(image),
+        other_image=copier.image(other_image) if other_image else "", source_sound=sound, source_image=image,
+        source_other_image=other_image, generated_image=generated, other_label=other_label,
         other_generated_image=other_generated, real_pair=real_pair, other_real_pair=other_real_pair,
         provenance=provenance or {})
 
@@ -149,20 +185,21 @@ def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_p
     study = _new_study(name, StudyKind.RATING, target_votes=target_votes,
                        trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
                        title=title, instructions=instructions, created_by=created_by, params=params)
+    copier = MediaCopier(study)
     conditions = [Condition.objects.create(study=study, checkpoint=c, label=label, position=k)
                   for k, (c, label) in enumerate(zip(checkpoints, labels))]
     position = 0
     for sound in sounds:
         for condition, images in zip(conditions, per_checkpoint):
             generated = images[sound]
-            stimulus = _stimulus(study, sound=sound, label=generated.sound_label, image=generated.image.name,
+            stimulus = _stimulus(study, copier, sound=sound, label=generated.sound_label, image=generated.image.name,
                                  generated=generated, provenance={"image": generated.provenance})
             Trial.objects.create(study=study, stimulus=stimulus, condition=condition, position=position)
             position += 1
     classes = sorted({sound_labels[s] for s in sounds})
     for k in range(catch_trials):
         sound = sounds[(k * len(sounds)) // catch_trials]  # spread over the classes (sounds are class-sorted)
-        stimulus = _stimulus(study, sound=sound, label=sound_labels[sound], image=_noise_image(study, k, rng),
+        stimulus = _stimulus(study, copier, sound=sound, label=sound_labels[sound], image=_noise_image(study, k, rng),
                              provenance={"catch": "uniform noise image"})
         Trial.objects.create(study=study, stimulus=stimulus, role=TrialRole.CATCH, catch_expectation="low_rating",
                              position=position)
@@ -172,19 +209,19 @@ def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_p
         label = classes[k % len(classes)]
         if real.get(label):
             pair = real[label][k // len(classes) % len(real[label])]
-            stimulus = _stimulus(study, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
+            stimulus = _stimulus(study, copier, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
                                  provenance={"practice": "real sound with its real photo"})
         else:  # no real photos in the dataset: practise on a generated image of the first condition
             sound = [s for s in sounds if sound_labels[s] == label][0]
             generated = per_checkpoint[0][sound]
-            stimulus = _stimulus(study, sound=sound, label=label, image=generated.image.name, generated=generated,
+            stimulus = _stimulus(study, copier, sound=sound, label=label, image=generated.image.name, generated=generated,
                                  provenance={"practice": "generated image", "image": generated.provenance})
         Trial.objects.create(study=study, stimulus=stimulus, role=TrialRole.PRACTICE, position=position)
         position += 1
     return study
 
 
-def _photo_pair_stimulus(study, real, classes, k, kind) -> Stimulus:
+def _photo_pair_stimulus(study, copier, real, classes, k, kind) -> Stimulus:
     """A real photo of the sound's class against a real photo of another class."""
     label = classes[k % len(classes)]
     other = classes[(k + 1 + k // len(classes)) % len(classes)]
@@ -195,7 +232,7 @@ def _photo_pair_stimulus(study, real, classes, k, kind) -> Stimulus:
                          f"dataset; pass {kind}_trials=0 to build without them")
     pair = real[label][k // len(classes) % len(real[label])]
     other_pair = real[other][k % len(real[other])]
-    return _stimulus(study, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
+    return _stimulus(study, copier, sound=pair.sound.name, label=label, image=pair.image.name, real_pair=pair,
                      other_image=other_pair.image.name, other_label=other, other_real_pair=other_pair,
                      provenance={kind: "real photo of the sound's class vs a real photo of another class"})
 
@@ -219,6 +256,7 @@ def build_correlation_study(name: str, checkpoint: Checkpoint, *, sounds_per_cla
     study = _new_study(name, StudyKind.CORRELATION, target_votes=target_votes,
                        trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
                        title=title, instructions=instructions, created_by=created_by, params=params)
+    copier = MediaCopier(study)
     condition = Condition.objects.create(study=study, checkpoint=checkpoint, label=condition_label(checkpoint))
     # Negatives may come from any image of the other class, chosen least-used first.
     pool: dict[str, list[GeneratedImage]] = defaultdict(list)
@@ -235,18 +273,18 @@ def build_correlation_study(name: str, checkpoint: Checkpoint, *, sounds_per_cla
         negative = min(pool[other], key=lambda i: (used[i.pk], i.sound.name))
         used[negative.pk] += 1
         positive = images[sound]
-        stimulus = _stimulus(study, sound=sound, label=label, image=positive.image.name, generated=positive,
+        stimulus = _stimulus(study, copier, sound=sound, label=label, image=positive.image.name, generated=positive,
                              other_image=negative.image.name, other_label=other, other_generated=negative,
                              provenance={"positive": positive.provenance, "negative": negative.provenance})
         Trial.objects.create(study=study, stimulus=stimulus, condition=condition, position=position)
         position += 1
     real = _real_pairs(checkpoint, classes) if catch_trials or practice_trials else {}
     for k in range(catch_trials):
-        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, real, classes, k, "catch"),
+        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, copier, real, classes, k, "catch"),
                              role=TrialRole.CATCH, catch_expectation="positive", position=position)
         position += 1
     for k in range(practice_trials):
-        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, real, classes, k + 1, "practice"),
+        Trial.objects.create(study=study, stimulus=_photo_pair_stimulus(study, copier, real, classes, k + 1, "practice"),
                              role=TrialRole.PRACTICE, position=position)
         position += 1
     return study

@@ -40,7 +40,7 @@ def screening_rule(study: Study) -> ScreeningRule:
 def votes(study: Study) -> list[dict]:
     """Table 5 records: one per main-trial rating of a non-preview rater."""
     rows = _counted(study).filter(trial__role=TrialRole.MAIN).values_list(
-        "participant_id", "trial__condition__label", "trial__stimulus__sound", "rating")
+        "participant_id", "trial__condition__label", "trial__stimulus__source_sound", "rating")
     return [{"rater": r, "condition": c, "item": item, "score": s} for r, c, item, s in rows]
 
 
@@ -93,8 +93,8 @@ EXPORT_HEADER = [
 _EXPORT_FIELDS = [
     "id", "participant_id", "participant__platform", "participant__crowd_participant_id", "trial_id", "trial__role",
     "trial__condition__label", "trial__condition__checkpoint_id", "trial__condition__checkpoint__run__variant",
-    "trial__condition__checkpoint__step", "trial__stimulus__sound", "trial__stimulus__sound_label",
-    "trial__stimulus__other_label", "trial__stimulus__image", "trial__stimulus__other_image", "rating", "choice",
+    "trial__condition__checkpoint__step", "trial__stimulus__source_sound", "trial__stimulus__sound_label",
+    "trial__stimulus__other_label", "trial__stimulus__source_image", "trial__stimulus__source_other_image", "rating", "choice",
     "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count", "client_id",
     "client_answered_at", "created_at", "participant__is_preview",
 ]

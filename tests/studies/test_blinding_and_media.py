@@ -32,7 +32,7 @@ def test_nothing_a_rater_fetches_names_a_model_checkpoint_or_class(client, world
         study = build_correlation_study("secretrun study", world["checkpoints"][0], catch_trials=1)
     open_study(study)
     labels = list(study.conditions.values_list("label", flat=True))
-    paths = [s.image for s in study.stimuli.all()] + [s.sound for s in study.stimuli.all()]
+    paths = [p for s in study.stimuli.all() for p in (s.source_image, s.source_sound, s.image, s.sound) if p]
     extra = [*labels, *paths]
     seen = []
     entry_url = reverse("studies:entry", args=[study.public_key])
@@ -112,3 +112,36 @@ def test_unsatisfiable_and_ignored_ranges(client, sound):
     for header in ("bytes=0-1,5-6", "items=0-5", "bytes=abc"):  # not one byte range: the whole file
         response = client.get(url, HTTP_RANGE=header)
         assert response.status_code == 200 and body(response) == data, header
+
+
+def test_served_media_are_metadata_free_copies(media_root):
+    """A source sound's tags or an image's text chunks could name the class or model: raters get
+    re-encoded copies with opaque names instead."""
+    import io
+
+    import numpy as np
+    import soundfile
+    from django.core.files.storage import default_storage
+    from PIL import Image, PngImagePlugin
+
+    from .conftest import make_world
+    world = make_world(sounds_per_class=1)
+    for image in world["images"]:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "made by secretrun-alpha from zebrafinch")
+        with default_storage.open(image.image.name, "rb") as handle:
+            pixels = Image.open(handle).convert("RGB")
+        pixels.save(default_storage.path(image.image.name), pnginfo=info)
+        with soundfile.SoundFile(default_storage.path(image.sound.name), "w", 8000, 1, format="OGG",
+                                 subtype="VORBIS") as sound:
+            sound.title = "zebrafinch tromboneclass"
+            sound.write(np.zeros(4000, dtype=np.float32))
+        assert b"zebrafinch" in open(default_storage.path(image.sound.name), "rb").read()
+    study = build_rating_study("r", world["checkpoints"], catch_trials=0, practice_trials=0)
+    for stimulus in study.stimuli.all():
+        for served, source in ((stimulus.sound, stimulus.source_sound), (stimulus.image, stimulus.source_image)):
+            data = open(default_storage.path(served), "rb").read()
+            assert served.startswith(f"studies/{study.public_key}/") and served != source
+            assert b"zebrafinch" not in data and b"secretrun" not in data
+        samples, rate = soundfile.read(io.BytesIO(open(default_storage.path(stimulus.sound), "rb").read()))
+        assert rate == 8000 and len(samples) == 4000 and stimulus.sound_duration_s == 0.5

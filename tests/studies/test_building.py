@@ -24,7 +24,7 @@ def test_rating_study_is_sounds_times_conditions_with_catch_and_practice(world):
     for trial in main:  # the image shown is the one that checkpoint generated from that sound
         image = trial.stimulus.generated_image
         assert image.checkpoint_id == trial.condition.checkpoint_id
-        assert image.sound.name == trial.stimulus.sound and trial.stimulus.image == image.image.name
+        assert image.sound.name == trial.stimulus.source_sound and trial.stimulus.source_image == image.image.name
         assert trial.stimulus.sound_duration_s == pytest.approx(0.2, abs=1e-3)
     catch = Trial.objects.filter(study=study, role=TrialRole.CATCH).select_related("stimulus")
     assert catch.count() == 2 and {t.catch_expectation for t in catch} == {"low_rating"}
