@@ -286,8 +286,9 @@ def layer18_features(model: SoundNet8, prepared: np.ndarray) -> np.ndarray:
 def object_probabilities(model: SoundNet8, wave: np.ndarray, sr: int,
                          resample_to: int | None = SOUNDNET_SAMPLE_RATE) -> np.ndarray:
     """(1000,) ImageNet object probabilities for a ±1 waveform: the per-frame softmax averaged over
-    time (a clip is a bag of moments; averaging probabilities lets a short bark that dominates a few
-    frames count, where averaging logits would let silence frames vote as strongly)."""
+    time. The mean of probabilities is itself a distribution (comparable with an image classifier's
+    output when cleaning data); on the Tux Paint recordings it ranked the right classes as well as
+    the mean of logits or the middle frame (the original Lua demo's choice) did."""
     rate = int(resample_to or sr)
     length = max(min_samples("objects"), int(OBJECT_HEAD_SECONDS * rate))
     prepared = prepare_waveform(wave, sr, resample_to, min_length=length)
