@@ -1,8 +1,9 @@
 """ORM models of the gan app, one concept per module."""
 from .data import Dataset, Pair, PairStatus, Split
+from .evaluation import Evaluation, ImageSource, Metric
 from .generation import GeneratedImage
 from .job import FINISHED_STATUSES, Job, JobStatus, Queue
 from .training import Checkpoint, TrainingRun
 
-__all__ = ["Checkpoint", "Dataset", "FINISHED_STATUSES", "GeneratedImage", "Job", "JobStatus",
-           "Pair", "PairStatus", "Queue", "Split", "TrainingRun"]
+__all__ = ["Checkpoint", "Dataset", "Evaluation", "FINISHED_STATUSES", "GeneratedImage", "ImageSource",
+           "Job", "JobStatus", "Metric", "Pair", "PairStatus", "Queue", "Split", "TrainingRun"]
