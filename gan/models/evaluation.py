@@ -18,12 +18,16 @@ class ImageSource(models.TextChoices):
     REAL = "real", "Real images of the dataset (upper bound)"
 
 
+# 'all' = train + test real images: the paper's upper bound (row a of Table 4) used every real image.
+SCORED_SPLITS = [*Split.choices, ("all", "Train and test")]
+
+
 class Evaluation(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="evaluations")
     source = models.CharField(max_length=16, choices=ImageSource.choices)
     checkpoint = models.ForeignKey(Checkpoint, null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="evaluations", help_text="Empty for real images.")
-    split = models.CharField(max_length=8, choices=Split.choices, default=Split.TEST,
+    split = models.CharField(max_length=8, choices=SCORED_SPLITS, default=Split.TEST,
                              help_text="Split of the sounds (generated) or of the images (real) scored.")
     volume = models.FloatField(null=True, blank=True, help_text="Volume factor of the generated images.")
     seed = models.BigIntegerField(null=True, blank=True, help_text="Generation seed of the images.")
