@@ -191,11 +191,12 @@ def extend_expiry(participant: Participant, now) -> None:
     than a minute ago are left alone, so most calls write nothing.
     """
     new_expiry = now + ttl(participant.study)
+    due = Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE, expires_at__gt=now,
+                                    expires_at__lt=new_expiry - EXTEND_MARGIN)
+    if not due.exists():  # the common case: extended less than a minute ago
+        return
     with transaction.atomic():
-        ids = list(Assignment.objects.select_for_update(skip_locked=True)
-                   .filter(participant=participant, state=AssignmentState.ACTIVE, expires_at__gt=now,
-                           expires_at__lt=new_expiry - EXTEND_MARGIN)
-                   .order_by("pk").values_list("pk", flat=True))
+        ids = list(due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
         if ids:
             Assignment.objects.filter(pk__in=ids, state=AssignmentState.ACTIVE).update(expires_at=new_expiry)
 

@@ -5,6 +5,7 @@ from . import views
 
 app_name = "studies"
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
     path("s/<str:study_key>/", views.entry, name="entry"),
     path("r/<str:token>/", views.rater, name="rater"),
     path("r/<str:token>/done/", views.done, name="done"),

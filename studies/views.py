@@ -11,7 +11,7 @@ import os
 import re
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,6 +23,12 @@ from .services.responses import mark_sound_served
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+def healthz(request):
+    """A trivial JSON view: liveness checks, and the baseline of bench/studies_load.py."""
+    return JsonResponse({"ok": True})
 
 
 @require_http_methods(["GET", "POST"])

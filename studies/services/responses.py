@@ -144,18 +144,21 @@ def save_answer(participant: Participant, answer: Answer) -> tuple[Response, boo
 
 
 def _mark_completion(participant: Participant, now) -> None:
-    """Record that the rater answered everything. The participant row lock orders the rater's last two
-    answers' checks, so the later check sees both committed and none is missed."""
+    """Record that the rater answered everything.
+
+    Runs after the answer committed, so of the rater's last two answers racing, the later check sees
+    both; the participant row lock makes the write happen once. Most answers are not the last and
+    stop at the first (unlocked, read-only) query.
+    """
+    if Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists():
+        return
     with transaction.atomic():
         row = Participant.objects.select_for_update().filter(pk=participant.pk).first()
-        if row is None:
+        if row is None or row.completed_at is not None:
             return
-        finished = not Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists()
-        changes = {"last_active_at": now}
-        if finished and row.completed_at is None:
-            changes["completed_at"] = now
+        if not Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists():
+            Participant.objects.filter(pk=participant.pk).update(completed_at=now, last_active_at=now)
             participant.completed_at = now
-        Participant.objects.filter(pk=participant.pk).update(**changes)
 
 
 def mark_sound_served(assignment: Assignment) -> None:

@@ -1,0 +1,336 @@
+"""Benchmark: the rater API under load, and the CSV export of 1,000,000 responses.
+
+Part 1 (gunicorn + PostgreSQL, one run): N concurrent simulated raters each loop "next trial"
+(GET .../next/) + "submit" (POST .../answers/) for a fixed time. Printed: throughput (requests/s and
+answers/s), p50/p99 latency, errors (must be 0), lost answers (acknowledged 201s missing from the
+database; must be 0) and answers stored but never acknowledged. Baseline in the same run, same
+server and same client: a trivial JSON view (/healthz, no database) hit by the same N clients;
+the ratio is rater requests/s over trivial requests/s.
+
+Part 2: 1,000,000 responses made with SQL, exported by the app's streaming CSV path
+(export_rows + stream_csv, what the staff download runs) in a fresh process, against PostgreSQL's
+own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
+process's peak resident-memory growth (VmHWM after the export minus before it).
+
+The client runs in several processes (threads within each) so Python's GIL on the client side is
+not what is measured; on a 2-core machine client and server still share the CPUs, which the
+trivial-view baseline absorbs because it runs on the same setup.
+
+Usage: .venv/bin/python bench/studies_load.py [--raters 100] [--seconds 20] [--workers 4]
+       [--client-procs 2] [--export-rows 1000000] [--skip-load] [--skip-export]
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
+recreated: point it at a scratch database.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from multiprocessing import Pool
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/evalsite_bench_studies"
+
+
+def _peak_rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def recreate_database(url: str) -> None:
+    import psycopg2
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
+                             password=parts.password, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def setup_django(media: str) -> None:
+    os.environ["MEDIA_ROOT"] = media
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsite.settings")
+    import django
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------ load test
+def _client_shard(args) -> dict:
+    """One client process: `threads` threads, each with its own raters, for `seconds`."""
+    import requests
+    base, mode, tokens_per_thread, seconds = args
+    deadline = time.monotonic() + seconds
+    out = {"latencies": [], "errors": [], "requests": 0, "acknowledged": 0}
+    lock = threading.Lock()
+
+    def trivial():
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            try:
+                response = session.get(f"{base}/healthz", timeout=30)
+                ok = response.status_code == 200 and response.json() == {"ok": True}
+                error = None if ok else f"healthz {response.status_code}"
+            except requests.RequestException as exc:
+                error = f"healthz {type(exc).__name__}"
+            with lock:
+                out["latencies"].append(time.perf_counter() - start)
+                out["requests"] += 1
+                if error:
+                    out["errors"].append(error)
+
+    def rater(tokens):
+        session = requests.Session()
+        tokens = list(tokens)
+        while tokens and time.monotonic() < deadline:
+            token = tokens[0]
+            start = time.perf_counter()
+            error, acknowledged, trial = None, 0, None
+            try:
+                response = session.get(f"{base}/api/studies/rater/{token}/next/", timeout=30)
+                if response.status_code != 200:
+                    error = f"next {response.status_code}"
+                else:
+                    trials = response.json()["trials"]
+                    trial = trials[0] if trials else None
+            except requests.RequestException as exc:
+                error = f"next {type(exc).__name__}"
+            with lock:
+                out["latencies"].append(time.perf_counter() - start)
+                out["requests"] += 1
+                if error:
+                    out["errors"].append(error)
+            if error:
+                continue
+            if trial is None:
+                tokens.pop(0)  # this rater finished: the thread goes on as its next rater
+                continue
+            body = {"trial": trial["id"], "client_id": str(uuid.uuid4()), "rating": 1 + len(tokens) % 5,
+                    "response_time_ms": 1200, "play_count": 1, "played_to_end": True}
+            start = time.perf_counter()
+            try:
+                response = session.post(f"{base}/api/studies/rater/{token}/answers/", json=body, timeout=30)
+                if response.status_code == 201:
+                    acknowledged = 1
+                else:
+                    error = f"answer {response.status_code} {response.text[:100]}"
+            except requests.RequestException as exc:
+                error = f"answer {type(exc).__name__}"
+            with lock:
+                out["latencies"].append(time.perf_counter() - start)
+                out["requests"] += 1
+                out["acknowledged"] += acknowledged
+                if error:
+                    out["errors"].append(error)
+
+    if mode == "trivial":
+        workers = [threading.Thread(target=trivial) for _ in tokens_per_thread]
+    else:
+        workers = [threading.Thread(target=rater, args=(tokens,)) for tokens in tokens_per_thread]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return out
+
+
+def run_phase(base: str, mode: str, tokens: list[list[str]], seconds: float, procs: int) -> dict:
+    shards = [(base, mode, tokens[k::procs], seconds) for k in range(procs)]
+    started = time.perf_counter()
+    with Pool(procs) as pool:
+        results = pool.map(_client_shard, shards)
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for r in results for x in r["latencies"])
+    errors = [e for r in results for e in r["errors"]]
+    requests_done = sum(r["requests"] for r in results)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [float("nan")] * 99
+    return {"requests": requests_done, "rps": requests_done / elapsed, "p50_ms": 1000 * q[49],
+            "p99_ms": 1000 * q[98], "errors": len(errors), "error_examples": sorted(set(errors))[:5],
+            "acknowledged": sum(r["acknowledged"] for r in results), "seconds": elapsed}
+
+
+def load_test(args, media: str) -> None:
+    from studies.models import Response
+    from studies.services import build_rating_study, open_study, start_participant
+    from tests.studies.conftest import make_world
+
+    world = make_world(sounds_per_class=10)
+    study = open_study(build_rating_study("bench", world["checkpoints"], target_votes=10**6, catch_trials=0,
+                                          practice_trials=0, require_full_playback=False))
+    per_thread = 4  # more raters than a thread can finish in the time, so no thread idles
+    tokens = [[start_participant(study).token for _ in range(per_thread)] for _ in range(args.raters)]
+    port = free_port()
+    env = dict(os.environ)
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/gunicorn"), "evalsite.wsgi:application", "-w", str(args.workers), "-b",
+         f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"], cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        run_phase(base, "trivial", tokens, 2, args.client_procs)  # warm-up: imports, connections
+        trivial = run_phase(base, "trivial", tokens, args.seconds, args.client_procs)
+        raters = run_phase(base, "rater", tokens, args.seconds, args.client_procs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    stored = Response.objects.filter(trial__study=study).count()
+    lost = max(0, raters["acknowledged"] - stored)
+    unacknowledged = max(0, stored - raters["acknowledged"])
+    print(f"\n== Rater API load: {args.raters} concurrent raters, {args.seconds:.0f} s, gunicorn -w {args.workers}, "
+          f"PostgreSQL, {args.client_procs} client processes ==")
+    for name, r in (("trivial JSON view", trivial), ("rater next+submit", raters)):
+        print(f"{name:>20}: {r['requests']:7d} requests, {r['rps']:8.1f} req/s, p50 {r['p50_ms']:7.1f} ms, "
+              f"p99 {r['p99_ms']:7.1f} ms, errors {r['errors']}" + (f" {r['error_examples']}" if r["errors"] else ""))
+    print(f"{'answers':>20}: {raters['acknowledged']} acknowledged ({raters['acknowledged'] / raters['seconds']:.1f}/s), "
+          f"{stored} stored, lost {lost}, stored-but-unacknowledged {unacknowledged}")
+    print(f"{'ratio':>20}: rater req/s / trivial req/s = {raters['rps'] / trivial['rps']:.3f}")
+
+
+# ---------------------------------------------------------------------------------- CSV export
+def make_responses(n_rows: int):
+    """A study with n_rows responses, made in SQL (the ORM would take minutes)."""
+    from django.db import connection
+
+    from studies.services import build_rating_study
+    from tests.studies.conftest import make_world
+    world = make_world(sounds_per_class=10)
+    study = build_rating_study("export", world["checkpoints"], catch_trials=0, practice_trials=0)
+    trials = study.trials.count()
+    participants = -(-n_rows // trials)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO studies_participant (study_id, token, is_preview, platform, crowd_participant_id, "
+            "crowd_study_id, crowd_session_id, url_params, user_agent, planned_main_trials, created_at, "
+            "last_active_at) SELECT %s, md5(random()::text || g::text), false, 'prolific', 'P' || g::text, '', '', "
+            "'{}'::jsonb, '', %s, now(), now() FROM generate_series(1, %s) g", [study.pk, trials, participants])
+        cursor.execute(
+            "INSERT INTO studies_assignment (participant_id, trial_id, public_key, position, positive_side, state, "
+            "counts_toward_target, created_at, expires_at) SELECT p.id, t.id, md5(p.id::text || '-' || t.id::text), "
+            "row_number() OVER (PARTITION BY p.id ORDER BY t.id) - 1, '', 'answered', true, now(), now() "
+            "FROM studies_participant p CROSS JOIN studies_trial t WHERE p.study_id = %s AND t.study_id = %s",
+            [study.pk, study.pk])
+        cursor.execute(
+            "INSERT INTO studies_response (assignment_id, participant_id, trial_id, client_id, rating, choice, "
+            "chosen_role, response_time_ms, play_count, presented_position, positive_side, client_answered_at, "
+            "created_at) SELECT a.id, a.participant_id, a.trial_id, md5(a.id::text)::uuid, 1 + a.id %% 5, '', '', "
+            "800 + a.id %% 4000, 1 + a.id %% 3, a.position, '', now(), now() FROM studies_assignment a "
+            "JOIN studies_participant p ON p.id = a.participant_id WHERE p.study_id = %s "
+            "ORDER BY a.id LIMIT %s", [study.pk, n_rows])
+    return study
+
+
+class _NullSink:
+    def __init__(self):
+        self.bytes = 0
+
+    def write(self, data):
+        self.bytes += len(data)
+        return len(data)
+
+
+def export_child(study_id: int) -> None:
+    """Runs in a fresh process: the app's streaming export to a null sink; prints JSON."""
+    from studies.export import stream_csv
+    from studies.models import Study
+    from studies.services.results import EXPORT_HEADER, export_rows
+    study = Study.objects.get(pk=study_id)
+    before = _peak_rss_kb()
+    sink, rows = _NullSink(), 0
+    start = time.perf_counter()
+    for chunk in stream_csv(EXPORT_HEADER, export_rows(study), lines_per_chunk=500):
+        sink.write(chunk)
+        rows += chunk.count(b"\n")
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"rows": rows - 1, "seconds": elapsed, "bytes": sink.bytes,
+                      "peak_growth_mb": (_peak_rss_kb() - before) / 1024}))
+
+
+def export_bench(args, media: str) -> None:
+    from django.db import connection
+
+    from studies.models import Response
+    from studies.services.results import _EXPORT_FIELDS
+    started = time.perf_counter()
+    study = make_responses(args.export_rows)
+    made = Response.objects.filter(trial__study=study).count()
+    print(f"\n== CSV export: {made} responses (made in {time.perf_counter() - started:.0f} s) ==")
+    child = subprocess.run([sys.executable, __file__, "--export-child", str(study.pk)], capture_output=True,
+                           text=True, env=dict(os.environ, MEDIA_ROOT=media), cwd=REPO, check=True)
+    ours = json.loads(child.stdout.strip().splitlines()[-1])
+    queryset = Response.objects.filter(trial__study=study, participant__is_preview=False).order_by("id").values_list(
+        *_EXPORT_FIELDS)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        select = cursor.mogrify(sql, params).decode()
+        sink = _NullSink()
+        start = time.perf_counter()
+        cursor.cursor.copy_expert(f"COPY ({select}) TO STDOUT WITH CSV HEADER", sink)
+        copy_seconds = time.perf_counter() - start
+    print(f"{'app export (stream)':>22}: {ours['rows']} rows in {ours['seconds']:.2f} s = "
+          f"{ours['rows'] / ours['seconds']:,.0f} rows/s, {ours['bytes'] / 1e6:.0f} MB, "
+          f"peak RSS growth {ours['peak_growth_mb']:.1f} MB")
+    print(f"{'PostgreSQL COPY':>22}: {made} rows in {copy_seconds:.2f} s = {made / copy_seconds:,.0f} rows/s, "
+          f"{sink.bytes / 1e6:.0f} MB")
+    print(f"{'ratio':>22}: app rows/s / COPY rows/s = {(ours['rows'] / ours['seconds']) / (made / copy_seconds):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--raters", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    if not os.environ["DATABASE_URL"].startswith("postgres"):
+        raise SystemExit("this benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if args.export_child:
+        setup_django(os.environ["MEDIA_ROOT"])
+        export_child(args.export_child)
+        return
+    media = tempfile.mkdtemp(prefix="studies-bench-media-")
+    os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="studies-bench-var-"))
+    recreate_database(os.environ["DATABASE_URL"])
+    setup_django(media)
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+    if not args.skip_load:
+        load_test(args, media)
+    if not args.skip_export:
+        export_bench(args, media)
+
+
+if __name__ == "__main__":
+    main()
