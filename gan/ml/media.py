@@ -1,0 +1,217 @@
+"""Decoding videos with PyAV (FFmpeg): a few frames at set offsets, resized small, and the sound track.
+
+Every caller gets a usable `ExtractedMedia` or a `MediaError` whose `code` names the kind of problem
+(for the import summary) and whose message names the file and says what is wrong: zero-length file,
+not a media file at all (e.g. a text file named .mp4), corrupt or truncated, no video stream (audio
+only), no audio track, an enormous resolution (refused from the stream header, before any frame is
+decoded), no decodable frames, a silent or empty sound track.
+
+Frames are taken at fractions of the duration (the authors took 4 per video), centre-cropped to a
+square and resized to `frame_size` (64 in the paper). The sound track is decoded to mono float32 at
+its native rate; `write_lossless` stores it as FLAC, and `split_segments` cuts long tracks into
+~30 s pieces.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .audio import SILENCE_PEAK
+
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ogv", ".mpg", ".mpeg",
+                    ".3gp", ".wmv", ".ts")
+# 8K UHD is 33 Mpx; anything above is refused before decoding (a 60,000 x 60,000 stream header would
+# otherwise make FFmpeg allocate ~10 GB for one RGB frame).
+DEFAULT_MAX_PIXELS = 7680 * 4320
+DEFAULT_MAX_SECONDS = 4 * 3600.0
+
+
+class MediaError(ValueError):
+    """A media file cannot be used; `code` is a short machine-readable kind, the message says why."""
+
+    def __init__(self, path, code: str, message: str):
+        self.path, self.code = str(path), code
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass
+class ExtractedMedia:
+    frames: list[np.ndarray]  # (frame_size, frame_size, 3) uint8 each
+    frame_times: list[float]  # seconds from the start
+    audio: np.ndarray  # mono float32 in [-1, 1] at `sample_rate`
+    sample_rate: int
+    duration: float  # seconds (of the video stream, else the container)
+    width: int
+    height: int
+    info: dict = field(default_factory=dict)  # codecs, frame rate, ... (stored with the import record)
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.audio.size / self.sample_rate if self.sample_rate else 0.0
+
+
+def frame_offsets(duration: float, n_frames: int) -> list[float]:
+    """`n_frames` times spread evenly inside the video, at the centres of equal slices (never the very
+    first or last frame, which are often black or a fade)."""
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be at least 1, got {n_frames}")
+    return [duration * (i + 0.5) / n_frames for i in range(n_frames)]
+
+
+def square_resize(image: Image.Image, size: int) -> np.ndarray:
+    """Centre-crop to a square, then resize with antialiasing (as the paper's 64x64 frames)."""
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    square = image.convert("RGB").crop((left, top, left + side, top + side))
+    return np.asarray(square.resize((size, size), Image.BICUBIC, reducing_gap=3.0))
+
+
+def _open(path: Path):
+    import av
+
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError as exc:
+        raise MediaError(path, "not_media", f"not a media file FFmpeg can read ({exc.strerror or exc})") from exc
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise MediaError(path, "corrupt", f"cannot be opened: {exc}") from exc
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(path, "missing", "file does not exist")
+    if not path.is_file():
+        raise MediaError(path, "not_file", "is not a regular file")
+    if path.stat().st_size == 0:
+        raise MediaError(path, "zero_length", "file is empty (0 bytes)")
+
+
+def _duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
+    return 0.0
+
+
+def _decode_frames(path: Path, container, stream, times: list[float], size: int) -> tuple[list, list]:
+    """For each wanted time: seek to the key frame before it, decode forward to the first frame at or
+    after it. Seeking keeps long videos cheap: only a GOP or so is decoded per frame taken."""
+    import av
+
+    frames, stamps = [], []
+    base = stream.time_base
+    for wanted in times:
+        target = int(wanted / base) + (stream.start_time or 0)
+        picked = None
+        try:
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            for frame in container.decode(stream):
+                picked = frame
+                if frame.pts is not None and frame.pts >= target:
+                    break
+        except av.error.FFmpegError as exc:
+            if picked is None:
+                raise MediaError(path, "corrupt", f"video stream cannot be decoded near {wanted:.2f} s: {exc}") from exc
+        if picked is None:
+            continue
+        frames.append(square_resize(picked.to_image(), size))
+        start = stream.start_time or 0
+        stamps.append(float((picked.pts - start) * base) if picked.pts is not None else wanted)
+    return frames, stamps
+
+
+def _decode_audio(path: Path, container, stream) -> tuple[np.ndarray, int]:
+    import av
+
+    rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+    if rate <= 0:
+        raise MediaError(path, "corrupt", "audio track has no sample rate")
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks = []
+    try:
+        container.seek(0)
+        for frame in container.decode(stream):
+            for mono in resampler.resample(frame):
+                chunks.append(mono.to_ndarray().reshape(-1))
+        for mono in resampler.resample(None):
+            chunks.append(mono.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as exc:
+        if not chunks:
+            raise MediaError(path, "corrupt", f"audio track cannot be decoded: {exc}") from exc
+        # A file truncated mid-stream still gives the audio before the damage; keep it.
+    wave = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    return np.clip(wave, -1.0, 1.0), rate
+
+
+def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
+            max_pixels: int = DEFAULT_MAX_PIXELS, max_seconds: float = DEFAULT_MAX_SECONDS,
+            require_audio: bool = True, allow_silent: bool = False) -> ExtractedMedia:
+    """Frames and sound track of one video. Raises MediaError (see the module doc) for unusable input."""
+    if frame_size < 8:
+        raise ValueError(f"frame_size must be at least 8, got {frame_size}")
+    path = Path(path)
+    _check_file(path)
+    container = _open(path)
+    with container:
+        if not container.streams.video:
+            what = "an audio-only file" if container.streams.audio else "no streams FFmpeg knows"
+            raise MediaError(path, "no_video", f"has no video stream ({what})")
+        video = container.streams.video[0]
+        width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
+        if width <= 0 or height <= 0:
+            raise MediaError(path, "corrupt", "video stream has no frame size")
+        if width * height > max_pixels:
+            raise MediaError(path, "too_large", f"resolution {width}x{height} is above the limit of "
+                                                f"{max_pixels:,} pixels; refused before decoding")
+        if require_audio and not container.streams.audio:
+            raise MediaError(path, "no_audio", "has no audio track")
+        duration = _duration(container, video)
+        if duration > max_seconds:
+            raise MediaError(path, "too_long", f"lasts {duration:.0f} s, above the limit of {max_seconds:.0f} s")
+        video.thread_type = "AUTO"  # frame-threaded decoding; safe because we only read
+        frames, stamps = _decode_frames(path, container, video, frame_offsets(duration, n_frames), frame_size)
+        if not frames:
+            raise MediaError(path, "no_frames", "no video frame could be decoded")
+        audio, rate = (np.zeros(0, np.float32), 0)
+        if container.streams.audio:
+            audio, rate = _decode_audio(path, container, container.streams.audio[0])
+        info = {"video_codec": video.codec_context.name, "width": width, "height": height,
+                "fps": float(video.average_rate) if video.average_rate else None,
+                "audio_codec": container.streams.audio[0].codec_context.name if container.streams.audio else None}
+    if require_audio:
+        if audio.size == 0:
+            raise MediaError(path, "no_audio", "audio track holds no samples")
+        peak = float(np.abs(audio).max())
+        if not allow_silent and peak < SILENCE_PEAK:
+            raise MediaError(path, "silent", f"sound track is silent (peak {peak:.1e} over "
+                                             f"{audio.size / rate:.2f} s)")
+    return ExtractedMedia(frames, stamps, audio, rate, duration, width, height, info)
+
+
+def split_segments(wave: np.ndarray, rate: int, seconds: float | None) -> list[tuple[float, np.ndarray]]:
+    """(start second, piece) of ~`seconds` each; a short tail joins the previous piece rather than
+    becoming a clip too short for SoundNet. None or 0 keeps the whole track as one piece."""
+    if not seconds or wave.size <= seconds * rate * 1.5:
+        return [(0.0, wave)]
+    step = int(seconds * rate)
+    starts = list(range(0, wave.size, step))
+    if wave.size - starts[-1] < step // 2:
+        starts.pop()
+    bounds = starts[1:] + [wave.size]
+    return [(start / rate, wave[start:end]) for start, end in zip(starts, bounds)]
+
+
+def write_lossless(path: str | os.PathLike, wave: np.ndarray, rate: int) -> Path:
+    """Store mono audio as FLAC (lossless, 24-bit) at its own rate; WAV when the name ends in .wav."""
+    import soundfile
+
+    path = Path(path)
+    subtype = "PCM_24" if path.suffix.lower() in (".flac", ".wav") else None
+    soundfile.write(str(path), np.asarray(wave, dtype=np.float32), int(rate), subtype=subtype)
+    return path
