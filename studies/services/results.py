@@ -100,10 +100,15 @@ _EXPORT_FIELDS = [
 ]
 
 
-def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[tuple]:
+def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[list]:
     """Every response in long format, one row per vote, streamed from the database in chunks."""
     rows = Response.objects.filter(trial__study=study)
     if not include_preview:
         rows = rows.filter(participant__is_preview=False)
+    answered_at, saved_at = _EXPORT_FIELDS.index("client_answered_at"), _EXPORT_FIELDS.index("created_at")
     for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):
-        yield tuple(value.isoformat() if hasattr(value, "isoformat") else value for value in row)
+        row = list(row)
+        if row[answered_at] is not None:
+            row[answered_at] = row[answered_at].isoformat()
+        row[saved_at] = row[saved_at].isoformat()
+        yield row

@@ -144,3 +144,21 @@ def test_admin_build_preview_results_and_exports(client, world, staff_user, plai
     assert client.get(reverse("admin:studies_study_table_csv", args=[study.pk])).status_code == 200
     assert client.get(reverse("admin:studies_study_changelist")).status_code == 200
     assert client.get(reverse("admin:studies_study_change", args=[study.pk])).status_code == 200
+
+
+def test_only_staff_reach_results_exports_and_builds(client, world, plain_user):
+    study = build_rating_study("r", world["checkpoints"])
+    names = ["admin:studies_study_results", "admin:studies_study_results_live", "admin:studies_study_responses_csv",
+             "admin:studies_study_table_csv", "admin:studies_study_preview"]
+    for logged_in in (False, True):
+        if logged_in:
+            client.force_login(plain_user)
+        for name in names:
+            response = client.get(reverse(name, args=[study.pk]))
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], name
+        for name in ("studies-api:study-results", "studies-api:study-table-csv", "studies-api:study-detail"):
+            assert client.get(reverse(name, args=[study.pk])).status_code == 403, name
+        assert client.post(reverse("studies-api:study-open", args=[study.pk])).status_code == 403
+    study.refresh_from_db()
+    assert study.state == "draft" and not study.participants.exists()
+    assert client.get(reverse("studies:healthz")).json() == {"ok": True}
