@@ -309,17 +309,15 @@ class Trainer:
             if stop:
                 status = "cancelled"
                 break
-        if self.step >= self.total and status == "completed":
-            if not cfg.sample_every or self.step % cfg.sample_every:
-                self.save_samples()
-            if last_path is None:
-                last_path = latest_checkpoint(self.run_dir)
-        run_s = self.elapsed_s
         done = self.step - start_step
+        if done and status == "completed" and (not cfg.sample_every or self.step % cfg.sample_every):
+            self.save_samples()                 # the final grid, unless the schedule just wrote it
+        if last_path is None:
+            last_path = latest_checkpoint(self.run_dir)   # nothing left to train: report the last one
         images = done * cfg.batch_size * (cfg.d_steps + cfg.g_steps)
         session_s = max(time.perf_counter() - session_start, 1e-9)
         return {"status": status, "step": self.step, "total": self.total, "variant": self.variant.name,
                 "iterations_this_session": done, "resumed_from": str(self.resumed_from) if self.resumed_from else None,
                 "checkpoint": str(last_path) if last_path else None, "metrics": values,
-                "elapsed_s": run_s, "images_per_s": images / session_s if done else 0.0,
+                "elapsed_s": self.elapsed_s, "images_per_s": images / session_s if done else 0.0,
                 "device": str(self.device), "amp": self.use_amp, "channels_last": self.channels_last}

@@ -144,3 +144,11 @@ def test_cuda_code_path_bf16_autocast_and_channels_last_runs_on_cpu(tmp_path, na
 def test_auto_flags_stay_off_on_cpu(tmp_path):
     trainer = Trainer(tiny_model(), "g", tiny_train(1), toy_pairs(), tmp_path, device="cpu")
     assert not trainer.use_amp and not trainer.channels_last
+
+
+def test_finished_run_is_not_trained_again(tmp_path):
+    Trainer(tiny_model(), "g", tiny_train(2), toy_pairs(), tmp_path).train()
+    again = Trainer(tiny_model(), "g", tiny_train(2), toy_pairs(), tmp_path)
+    summary = again.train()
+    assert summary["iterations_this_session"] == 0 and summary["step"] == 2
+    assert summary["checkpoint"].endswith("step_00000002.pt")
