@@ -5,6 +5,7 @@ machine with no services: SQLite in WAL mode under var/, kombu's filesystem brok
 media under var/media. Set DATABASE_URL and CELERY_BROKER_URL to move to PostgreSQL and Redis.
 The README has a table of every variable.
 """
+import os
 import secrets
 from pathlib import Path
 
@@ -100,8 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-    # Tests use a file, not memory, so a real Celery worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+    # Tests use a file, not memory, so a real Celery worker process can share the test database
+    # (it is handed the path); one file per test session, so parallel sessions never collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_db_{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
