@@ -1,0 +1,73 @@
+"""Run the paper's experiment suite (Tables 2-4, Fig. 2) on a dataset as one job graph."""
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gan.models import Dataset
+from gan.services.suite import PRESETS, SuiteError, launch_suite
+
+from ._follow import follow_job
+
+
+def _csv(value):
+    return [part.strip() for part in value.split(",") if part.strip()] if value else []
+
+
+class Command(BaseCommand):
+    help = ("Train variant g with each sound feature (Table 2) and variants b-g (Table 4), generate "
+            "(Fig. 2 grids, Table 3 volumes) and score everything plus the real-image upper bound.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("dataset")
+        parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                            help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
+        parser.add_argument("--features", help="Table 2 rows, e.g. mfcc,fbank (default: all four)")
+        parser.add_argument("--variants", help="Table 4 rows, e.g. c,g (default: b-g)")
+        parser.add_argument("--table4-feature", default="",
+                            help="feature of the Table 4 runs (default: soundnet)")
+        parser.add_argument("--classifier", default="domain",
+                            help="domain, efficientnet-lite0 or inception-v3 (local file)")
+        parser.add_argument("--metrics", help="e.g. inception_score,class_consistency,fid")
+        parser.add_argument("--splits", type=int, default=10)
+        parser.add_argument("--order", default="paper", choices=["paper", "shuffled"])
+        parser.add_argument("--children", choices=["inline", "dispatch"],
+                            help="run children in the suite's process, or dispatch them to workers")
+        parser.add_argument("--iterations", type=int, help="override the preset's iterations per run")
+        parser.add_argument("--model", default="{}", help='JSON overrides, e.g. {"g_width": 32}')
+        parser.add_argument("--train", default="{}", help='JSON overrides, e.g. {"batch_size": 64}')
+        parser.add_argument("--feature-options", default="{}", help='JSON, e.g. {"pooling": "segments"}')
+        parser.add_argument("--inline", action="store_true",
+                            help="run the suite in this process (no worker needed) with a progress bar")
+        parser.add_argument("--wait", action="store_true", help="follow the queued suite to its end")
+
+    def handle(self, *args, **o):
+        dataset = Dataset.objects.filter(name=o["dataset"]).first()
+        if dataset is None:
+            raise CommandError(f"no dataset named {o['dataset']!r}; have: "
+                               f"{list(Dataset.objects.values_list('name', flat=True))}")
+        try:
+            train = json.loads(o["train"])
+            model = json.loads(o["model"])
+            feature_options = json.loads(o["feature_options"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"an option is not valid JSON: {exc}")
+        if o["iterations"]:
+            train.update(iterations=o["iterations"], checkpoint_every=o["iterations"],
+                         sample_every=o["iterations"])
+            train.setdefault("epochs", None)
+        options = dict(preset=o["preset"], features=_csv(o["features"]), variants=_csv(o["variants"]),
+                       table4_feature=o["table4_feature"], classifier=o["classifier"],
+                       metrics=_csv(o["metrics"]), splits=o["splits"], order=o["order"],
+                       children=o["children"] or "", model=model, train=train,
+                       feature_options=feature_options)
+        try:
+            job = launch_suite(dataset, enqueue=not o["inline"], **options)
+        except SuiteError as exc:
+            raise CommandError(str(exc))
+        self.stdout.write(f"suite job #{job.pk} on {dataset.name} ({o['preset']} preset)")
+        if o["inline"] or o["wait"]:
+            follow_job(job, inline=o["inline"], stdout=self.stdout)
+            from gan.reports import suite_report
+
+            report = suite_report(job)
+            self.stdout.write(report.markdown())

@@ -1,0 +1,58 @@
+"""The ablation ladder: one score per Table 4 row with error bars, as PNG bytes (matplotlib).
+
+Error bars: Inception Score ± its std over splits (the paper's convention); class consistency with
+its 95% Wilson interval over the n images (statsmodels); FID has no spread from one set, so no bar.
+"""
+from __future__ import annotations
+
+import io
+
+from .data import METRIC_TITLES, Table
+
+
+def _interval(score) -> tuple[float, float]:
+    """(below, above) distances from the value to the ends of its error bar."""
+    if score.metric == "class_consistency":
+        from statsmodels.stats.proportion import proportion_confint
+
+        low, high = proportion_confint(round(score.value * score.n), score.n, alpha=0.05, method="wilson")
+        return max(0.0, score.value - low), max(0.0, high - score.value)
+    if score.std is not None:
+        return score.std, score.std
+    return 0.0, 0.0
+
+
+def ladder_chart(table: Table, metrics: list[str] | None = None) -> bytes:
+    """One panel per metric; x = the table's rows in order, y = score with error bars."""
+    # The object-oriented API with the Agg canvas: no pyplot state, safe in web and worker threads.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    metrics = [m for m in (metrics or table.metrics) if any(m in r.scores for r in table.rows)]
+    if not metrics:
+        raise ValueError(f"table {table.number} has no scores to plot yet")
+    figure = Figure(figsize=(4.2 * len(metrics), 3.8), dpi=100)
+    FigureCanvasAgg(figure)
+    for index, metric in enumerate(metrics):
+        axes = figure.add_subplot(1, len(metrics), index + 1)
+        rows = [r for r in table.rows if metric in r.scores]
+        values = [r.scores[metric].value for r in rows]
+        bars = [_interval(r.scores[metric]) for r in rows]
+        positions = list(range(len(rows)))
+        colours = ["#999999" if r.checkpoint_id is None else "#3465a4" for r in rows]
+        axes.bar(positions, values, color=colours, width=0.6)
+        axes.errorbar(positions, values, yerr=[[b[0] for b in bars], [b[1] for b in bars]], fmt="none",
+                      ecolor="black", capsize=4, linewidth=1)
+        axes.set_xticks(positions, [r.label.split(")")[0] + ")" if r.label.startswith("(") else r.label
+                                    for r in rows], fontsize=8)
+        axes.set_title(METRIC_TITLES[metric], fontsize=10)
+        axes.grid(axis="y", alpha=0.3)
+        if metric == "class_consistency":
+            axes.set_ylim(0, 1.05)
+        first = rows[0].scores[metric]
+        axes.set_xlabel(f"n = {first.n}; {first.classifier}", fontsize=7)
+    figure.suptitle(f"Table {table.number}: {table.title}", fontsize=10)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,153 @@
+"""Gather a report from the database: from one suite job (its plan names every child), or from
+whatever runs and evaluations a dataset has (the latest final checkpoint per variant and feature)."""
+from __future__ import annotations
+
+from django.db.models import Count
+
+from ..ml.variants import VARIANTS
+from ..models import Checkpoint, Dataset, Evaluation, GeneratedImage, Job, PairStatus
+from .data import METRIC_ORDER, CountTable, Report, Row, Score, Table
+
+FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}
+FEATURE_ORDER = ("spectrogram", "fbank", "mfcc", "soundnet")  # the paper's Table 2 order
+REAL_LABEL = "(a) Upper bound (real images)"
+
+
+class ReportError(ValueError):
+    """The thing asked for has no report (not a suite job, unknown dataset)."""
+
+
+def count_table(dataset: Dataset) -> CountTable:
+    counts: dict[str, dict[str, int]] = {name: {} for name in dataset.class_names}
+    rows = dataset.pairs.values("label", "split", "status").annotate(n=Count("id"))
+    for row in rows:
+        column = row["split"] if row["status"] == PairStatus.KEPT else "discarded"
+        counts.setdefault(row["label"], {})
+        counts[row["label"]][column] = counts[row["label"]].get(column, 0) + row["n"]
+    return CountTable(classes=list(counts), columns=["train", "test", "discarded"], counts=counts)
+
+
+def score_of(evaluation: Evaluation) -> Score:
+    return Score(metric=evaluation.metric, value=evaluation.value, std=evaluation.std, n=evaluation.n_images,
+                 classifier=evaluation.classifier, order=evaluation.order, splits=evaluation.splits,
+                 order_seed=evaluation.order_seed, evaluation_id=evaluation.pk,
+                 per_class=evaluation.per_class)
+
+
+def _row(key: str, label: str, checkpoint: Checkpoint | None, evaluations, images: dict) -> Row:
+    row = Row(key=key, label=label, images=images)
+    if checkpoint is not None:
+        run = checkpoint.run
+        row.variant, row.feature = run.variant, run.feature_spec.get("kind", "")
+        row.run_id, row.checkpoint_id = run.pk, checkpoint.pk
+        row.checkpoint_step, row.checkpoint_path = checkpoint.step, checkpoint.path
+    for evaluation in evaluations:  # newest first: the first of each metric wins
+        row.scores.setdefault(evaluation.metric, score_of(evaluation))
+    return row
+
+
+def _images_of(generate_job: Job | None, checkpoint_id: int | None) -> dict:
+    if generate_job is None or checkpoint_id is None:
+        return {}
+    outputs = (generate_job.metrics or {}).get("outputs", {})
+    found = {}
+    for name in ("class_grid", "volume_table"):
+        path = outputs.get(f"ckpt{checkpoint_id}_{name}")
+        if path:
+            found[name] = path
+    return found
+
+
+def _label(table: str, variant: str, feature: str) -> str:
+    if table == "2":
+        return FEATURE_TITLES.get(feature, feature)
+    return VARIANTS[variant].title if variant in VARIANTS else variant
+
+
+def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_id, preset, notes) -> Report:
+    """cells: dicts with key, variant, feature, tables, checkpoint (or None), evaluations, images."""
+    metrics_present = {e.metric for c in cells for e in c["evaluations"]} | {e.metric for e in real_evaluations}
+    metrics = [m for m in METRIC_ORDER if m in metrics_present] or ["inception_score"]
+    table2 = sorted((c for c in cells if "2" in c["tables"]),
+                    key=lambda c: FEATURE_ORDER.index(c["feature"]) if c["feature"] in FEATURE_ORDER else 9)
+    table4 = sorted((c for c in cells if "4" in c["tables"]), key=lambda c: c["variant"])
+    rows2 = [_row(c["key"], _label("2", c["variant"], c["feature"]), c["checkpoint"], c["evaluations"], c["images"])
+             for c in table2]
+    rows4 = [_row("real", REAL_LABEL, None, real_evaluations, {})] if real_evaluations else []
+    rows4 += [_row(c["key"], _label("4", c["variant"], c["feature"]), c["checkpoint"], c["evaluations"], c["images"])
+              for c in table4]
+    table4_feature = table4[0]["feature"] if table4 else ""
+    tables = [
+        Table("2", "Scores of different kinds of sound features (variant g)", metrics, rows2),
+        Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
+              metrics, rows4),
+    ]
+    volume_rows = [r for r in rows2 + rows4 if "volume_table" in r.images]
+    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
+                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
+
+
+def suite_report(job: Job | int) -> Report:
+    """The report of one suite job, from the plan in its metrics (usable while it still runs)."""
+    if not isinstance(job, Job):
+        job = Job.objects.filter(pk=job).first()
+        if job is None:
+            raise ReportError("no such job")
+    if job.kind != "suite":
+        raise ReportError(f"job #{job.pk} is a {job.kind} job, not a suite")
+    plan = (job.metrics or {}).get("plan")
+    dataset = Dataset.objects.filter(pk=job.params.get("dataset_id")).first()
+    if dataset is None:
+        raise ReportError(f"the dataset of suite #{job.pk} no longer exists")
+    if not plan:
+        return _assemble(dataset, [], [], job.pk, job.params.get("preset", ""), ["the suite has not started yet"])
+    child_ids = [i for c in plan["cells"] for i in c["jobs"].values()] + list(plan["real"]["jobs"].values())
+    children = Job.objects.in_bulk(child_ids)
+    checkpoints = Checkpoint.objects.select_related("run").in_bulk(
+        [c["checkpoint_id"] for c in plan["cells"] if c.get("checkpoint_id")])
+    evaluate_ids = [c["jobs"].get("evaluate") for c in plan["cells"]] + [plan["real"]["jobs"].get("evaluate")]
+    by_job: dict[int, list] = {}
+    for evaluation in Evaluation.objects.filter(job_id__in=[i for i in evaluate_ids if i]):
+        by_job.setdefault(evaluation.job_id, []).append(evaluation)
+    cells = []
+    for cell in plan["cells"]:
+        checkpoint = checkpoints.get(cell.get("checkpoint_id"))
+        cells.append(dict(cell, checkpoint=checkpoint,
+                          evaluations=by_job.get(cell["jobs"].get("evaluate"), []),
+                          images=_images_of(children.get(cell["jobs"].get("generate")), cell.get("checkpoint_id"))))
+    real = by_job.get(plan["real"]["jobs"].get("evaluate"), [])
+    return _assemble(dataset, cells, real, job.pk, plan["preset"], list(plan.get("notes", [])))
+
+
+def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Report:
+    """A report from everything a dataset has: per (variant, feature) its newest final checkpoint
+    that has scores at volume 1; Table 2 = variant g per feature; Table 4 = variants with one feature
+    (SoundNet when it has runs, else the feature with the most variants)."""
+    latest: dict[tuple[str, str], Checkpoint] = {}
+    finals = Checkpoint.objects.select_related("run").filter(run__dataset=dataset, is_final=True,
+                                                              evaluations__isnull=False).distinct()
+    for checkpoint in finals.order_by("-created_at", "-id"):
+        key = (checkpoint.run.variant, checkpoint.run.feature_spec.get("kind", ""))
+        latest.setdefault(key, checkpoint)
+    if table4_feature is None:
+        per_feature: dict[str, int] = {}
+        for variant, feature in latest:
+            per_feature[feature] = per_feature.get(feature, 0) + 1
+        table4_feature = "soundnet" if per_feature.get("soundnet") else (
+            max(per_feature, key=per_feature.get) if per_feature else "")
+    cells = []
+    for (variant, feature), checkpoint in latest.items():
+        tables = (["2"] if variant == "g" else []) + (["4"] if feature == table4_feature else [])
+        if not tables:
+            continue
+        evaluations = list(checkpoint.evaluations.filter(volume=1.0, seed=0, split="test"))
+        image = GeneratedImage.objects.filter(checkpoint=checkpoint, job__isnull=False).order_by("-id").first()
+        cells.append(dict(key=f"{variant}/{feature}", variant=variant, feature=feature, tables=tables,
+                          checkpoint=checkpoint, evaluations=evaluations,
+                          images=_images_of(image.job if image else None, checkpoint.pk)))
+    real = list(Evaluation.objects.filter(dataset=dataset, source="real"))
+    return _assemble(dataset, cells, real, None, "", [])
+
+
+def suites_of(dataset: Dataset):
+    return Job.objects.filter(kind="suite", params__dataset_id=dataset.pk).order_by("-created_at")

