@@ -35,3 +35,26 @@ def staff_media(request, path):
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return JsonResponse({"error": "staff login required"}, status=403)
     return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+@require_GET
+def dataset_table1(request, dataset_id):
+    """Table 1 of a dataset (pairs per class, kept / discarded, discard rate) as JSON, or CSV with
+    ?format=csv. Staff only, like the admin pages that link here."""
+    from django.http import HttpResponse
+
+    from .models import Dataset
+    from .services.cleaning import table1, table1_csv
+
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return JsonResponse({"error": "staff login required"}, status=403)
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        return JsonResponse({"error": f"dataset #{dataset_id} does not exist"}, status=404)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(table1_csv(dataset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-table1.csv"'
+        return response
+    return JsonResponse({"dataset": dataset.name, "cleaning": dataset.info.get("cleaning"),
+                         "split": dataset.info.get("split"), "rows": table1(dataset)})

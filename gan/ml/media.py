@@ -71,13 +71,29 @@ def square_resize(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(square.resize((size, size), Image.BICUBIC, reducing_gap=3.0))
 
 
+def _text_head(path: Path, size: int = 512) -> str | None:
+    """The start of the file if it is plain text (a renamed .txt/.csv/.html), else None."""
+    with open(path, "rb") as handle:
+        head = handle.read(size)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return text[:40] if text and printable / len(text) > 0.95 else None
+
+
 def _open(path: Path):
     import av
 
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError as exc:
-        raise MediaError(path, "not_media", f"not a media file FFmpeg can read ({exc.strerror or exc})") from exc
+        head = _text_head(path)
+        if head is not None:
+            raise MediaError(path, "not_media", f"is a text file, not a video (it begins {head!r})") from exc
+        raise MediaError(path, "corrupt", f"corrupt or truncated: FFmpeg finds no valid container "
+                                          f"({exc.strerror or exc})") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise MediaError(path, "corrupt", f"cannot be opened: {exc}") from exc
 
