@@ -47,7 +47,7 @@ def safe_name(relative: str) -> str:
 
 def unpack_archive(archive: Path, target: Path) -> Path:
     """Unpack a .zip / .tar(.gz|.bz2|.xz) upload; members outside the target, links to outside and
-    oversized contents are refused (tar's 'data' filter; zip members are checked here)."""
+    oversized contents are refused."""
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as handle:
             size = sum(info.file_size for info in handle.infolist())
@@ -60,8 +60,13 @@ def unpack_archive(archive: Path, target: Path) -> Path:
         raise JobError(f"{archive.name}: unpacks to {size / 1024**3:.1f} GB, above the {MAX_ARCHIVE_BYTES / 1024**3:.0f} GB limit")
     target.mkdir(parents=True, exist_ok=True)
     try:
-        shutil.unpack_archive(str(archive), str(target), filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, shutil.ReadError, OSError, ValueError) as exc:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as handle:
+                handle.extractall(target)  # zipfile drops absolute paths and '..' from member names
+        else:
+            with tarfile.open(archive) as handle:
+                handle.extractall(target, filter="data")  # refuses links/paths outside the target
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise JobError(f"{archive.name}: cannot be unpacked: {exc}") from exc
     return target
 
@@ -236,11 +241,16 @@ def _resolve(base: Path, value: str, column: str) -> Path:
     return path
 
 
-def _check_row(base: Path, row: dict) -> tuple[Path, Path]:
+def _check_shape(row: dict) -> None:
+    """A row with more or fewer fields than the header is broken, whatever its first columns say."""
     if None in row:  # csv puts the surplus fields of a too-long row under the key None
         raise RowError("broken_row", f"{len(row[None])} field(s) more than the header")
     if any(value is None for value in row.values()):
         raise RowError("broken_row", "fewer fields than the header")
+
+
+def _check_row(base: Path, row: dict) -> tuple[Path, Path]:
+    _check_shape(row)
     sound, image = _resolve(base, row.get("sound"), "sound"), _resolve(base, row.get("image"), "image")
     try:
         load_audio(sound)
@@ -287,7 +297,7 @@ def run_manifest_import(ctx: JobContext, params: dict) -> dict:
         ctx.check_cancelled()
         line = index + 2  # the header is line 1
         source = f"{(row.get('sound') or '').strip()} | {(row.get('image') or '').strip()}"
-        if source in done:
+        if source in done and None not in row and None not in row.values():
             counts["skipped"] += 1
         else:
             try:
