@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("jobs/", include("gan.urls")),
     path("api/studies/", include("studies.api.urls")),
+    path("api/gan/", include("gan.api.urls")),
     path("", include("studies.urls")),
 ]

@@ -54,16 +54,20 @@ class Preset:
     # Table 4 feature when SoundNet weights are missing; "" = refuse (the paper preset needs SoundNet)
     table4_fallback: str
     metrics: tuple = ("inception_score", "class_consistency", "fid")
+    # torch intra-op threads for children run here; 0 = torch's default. On a shared 2-core machine
+    # two threads fighting other processes ran a training iteration 10x slower than one thread did.
+    torch_threads: int = 0
 
 
 PRESETS = {
-    # Sized for a 2-core CPU: 9 runs of 300 iterations at width 16 (about a minute each on the
-    # digits demo), images at 32x32, children run by the parent itself.
-    "quick": Preset("quick", "CPU demo in minutes: width 16, 32x32, 300 iterations per run",
+    # Sized for a shared 2-core CPU: 9 runs of 300 iterations (the paper's 5 G steps per D step,
+    # batch 32) at width 16 and 32x32 with one torch thread: 0.25 s per iteration on the digits
+    # demo (0.8 s under heavy load), so 1-4 minutes per run; children run by the parent itself.
+    "quick": Preset("quick", "CPU demo (about 15 minutes): width 16, 32x32, 300 iterations per run",
                     model={"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32},
                     train={"iterations": 300, "batch_size": 32, "checkpoint_every": 300,
                            "sample_every": 300, "log_every": 10},
-                    children="inline", table4_fallback="mfcc"),
+                    children="inline", table4_fallback="mfcc", torch_threads=1),
     # The paper's settings (section 5 and the authors' script): 64x64, gf = df = 200, z 10-d,
     # batch 32, Adam 2e-4, G:D 5:1, 300 epochs; children dispatched to GPU workers.
     "paper": Preset("paper", "The paper's settings for GPU workers: 64x64, width 200, 300 epochs",
@@ -172,6 +176,7 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
         "preset": preset.name, "table4_feature": table4_feature, "features": features, "variants": variants,
         "model": {**preset.model, **p.model}, "train": {**preset.train, "seed": p.seed, **p.train},
         "metrics": metrics, "children": p.children or preset.children, "notes": notes,
+        "torch_threads": preset.torch_threads,
         "cells": list(cells.values()), "real": {"jobs": {}},
     }
 
@@ -243,6 +248,10 @@ class _Runner:
     def _run_here(self, job_id: int, label: str) -> None:
         def target():
             try:
+                if self.plan.get("torch_threads"):
+                    import torch
+
+                    torch.set_num_threads(self.plan["torch_threads"])
                 execute_job(job_id, f"suite-{self.ctx.job_id}")
             finally:
                 connection.close()  # this thread's own database connection

@@ -1,0 +1,1 @@
+"""Staff REST endpoints of the gan app (session login, is_staff): evaluations and result reports."""

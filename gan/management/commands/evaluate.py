@@ -1,0 +1,62 @@
+"""Score a checkpoint's generated images, or a dataset's real images (the upper bound)."""
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gan.models import Checkpoint, Dataset, Evaluation
+from gan.services.scoring import CLASSIFIERS, METRICS, EvaluationError, launch_evaluation
+
+from ._follow import follow_job
+
+
+class Command(BaseCommand):
+    help = "Inception-style score, FID and class consistency, stored as Evaluation rows."
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--checkpoint", type=int, help="checkpoint id (its generated images)")
+        target.add_argument("--real", metavar="DATASET", help="score the real images of this dataset")
+        parser.add_argument("--metrics", default="inception_score,class_consistency",
+                            help=f"comma-separated, of {', '.join(METRICS)}")
+        parser.add_argument("--classifier", default="domain", choices=CLASSIFIERS)
+        parser.add_argument("--split", default="test", help="test or train (real images also: all)")
+        parser.add_argument("--volume", type=float, default=1.0)
+        parser.add_argument("--seed", type=int, default=0, help="generation seed of the images")
+        parser.add_argument("--splits", type=int, default=10)
+        parser.add_argument("--order", default="paper", choices=["paper", "shuffled"])
+        parser.add_argument("--order-seed", type=int, default=0)
+        parser.add_argument("--class-map", default="{}",
+                            help='JSON: dataset class -> ImageNet class names, for ImageNet classifiers')
+        parser.add_argument("--inline", action="store_true", help="run here with a progress bar")
+        parser.add_argument("--wait", action="store_true", help="follow the queued job to its end")
+
+    def handle(self, *args, **o):
+        checkpoint = dataset = None
+        if o["checkpoint"] is not None:
+            checkpoint = Checkpoint.objects.filter(pk=o["checkpoint"]).first()
+            if checkpoint is None:
+                raise CommandError(f"checkpoint #{o['checkpoint']} does not exist")
+        else:
+            dataset = Dataset.objects.filter(name=o["real"]).first()
+            if dataset is None:
+                raise CommandError(f"no dataset named {o['real']!r}")
+        try:
+            class_map = json.loads(o["class_map"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--class-map is not valid JSON: {exc}")
+        try:
+            job = launch_evaluation(
+                checkpoint=checkpoint, dataset=dataset, classifier=o["classifier"], split=o["split"],
+                metrics=[m.strip() for m in o["metrics"].split(",") if m.strip()], volume=o["volume"],
+                seed=o["seed"], splits=o["splits"], order=o["order"], order_seed=o["order_seed"],
+                class_map=class_map, enqueue=not o["inline"])
+        except EvaluationError as exc:
+            raise CommandError(str(exc))
+        self.stdout.write(f"evaluate job #{job.pk}")
+        if o["inline"] or o["wait"]:
+            follow_job(job, inline=o["inline"], stdout=self.stdout)
+            for evaluation in Evaluation.objects.filter(job=job).order_by("id"):
+                self.stdout.write(f"  {evaluation.get_metric_display()}: {evaluation.label} "
+                                  f"(n={evaluation.n_images}, {evaluation.classifier}"
+                                  + (f", {evaluation.splits} splits, {evaluation.order} order" if evaluation.splits else "")
+                                  + ")")
