@@ -3,7 +3,9 @@ class map (gan/ml/cleaning.py). Discarded pairs stay in the database with the re
 deleted, and re-running replaces the previous decision."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 
 import numpy as np
@@ -89,7 +91,7 @@ def read_frame(path) -> np.ndarray:
 @job_kind("clean", queue="gpu", params=CleanParams, label="Clean a dataset (SoundNet vs image classifier)")
 def run_cleaning(ctx: JobContext, params: dict) -> dict:
     from ..ml.classifiers.base import resolve_device
-    from ..ml.soundnet import imagenet_class_names, load_soundnet, object_probabilities
+    from ..ml.soundnet import imagenet_class_names
     from ..ml.weights import soundnet_weights_path
 
     p = CleanParams(**params)
@@ -97,8 +99,8 @@ def run_cleaning(ctx: JobContext, params: dict) -> dict:
     class_map = class_map_named(p.class_map)
     names = imagenet_class_names()
     device = resolve_device(None)
-    soundnet = load_soundnet(soundnet_weights_path(settings.WEIGHTS_DIR), device=device)
-    classifier = load_image_classifier(p.image_classifier, p.inception_weights, device)
+    soundnet = _cached_soundnet(str(soundnet_weights_path(settings.WEIGHTS_DIR)), str(device))
+    classifier = _cached_classifier(p.image_classifier, p.inception_weights, str(device))
     pairs = dataset.pairs.order_by("sound", "id")
     if p.only_pending:
         pairs = pairs.filter(status=PairStatus.PENDING)
@@ -111,8 +113,7 @@ def run_cleaning(ctx: JobContext, params: dict) -> dict:
     for done, (sound, group) in enumerate(by_sound):
         ctx.check_cancelled()
         try:
-            wave, rate = load_audio(media_path(sound))
-            sound_probs = object_probabilities(soundnet, wave, rate)
+            sound_probs = _sound_probabilities(soundnet, media_path(sound))
         except AudioError as exc:
             sound_probs, sound_error = None, str(exc)
         frames, readable = [], []
@@ -145,6 +146,41 @@ def run_cleaning(ctx: JobContext, params: dict) -> dict:
     total = counts["kept"] + counts["discarded"]
     return dict(counts, pairs=total, sounds=len(by_sound),
                 discard_rate=round(counts["discarded"] / total, 4) if total else None)
+
+
+# A worker keeps the networks and the sounds' predictions between jobs: re-cleaning with another
+# top-k or class map (the usual next step) then costs only the comparison. Keyed by file path, size
+# and modification time, so a replaced file is predicted again.
+@lru_cache(maxsize=2)
+def _cached_soundnet(path: str, device: str):
+    from ..ml.soundnet import load_soundnet
+
+    return load_soundnet(path, device=device)
+
+
+@lru_cache(maxsize=2)
+def _cached_classifier(name: str, inception_weights: str, device: str):
+    return load_image_classifier(name, inception_weights, device)
+
+
+_SOUND_CACHE: OrderedDict = OrderedDict()
+SOUND_CACHE_SIZE = 4096  # 1000 float32 each: 16 MB at most
+
+
+def _sound_probabilities(soundnet, path) -> np.ndarray:
+    from ..ml.soundnet import object_probabilities
+
+    stat = path.stat() if path.exists() else None
+    key = (str(path), stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1, id(soundnet))
+    if key in _SOUND_CACHE:
+        _SOUND_CACHE.move_to_end(key)
+        return _SOUND_CACHE[key]
+    wave, rate = load_audio(path)
+    probabilities = object_probabilities(soundnet, wave, rate).astype(np.float32)
+    _SOUND_CACHE[key] = probabilities
+    while len(_SOUND_CACHE) > SOUND_CACHE_SIZE:
+        _SOUND_CACHE.popitem(last=False)
+    return probabilities
 
 
 def _classify(classifier, frames: list[np.ndarray], batch_size: int, device) -> np.ndarray:
