@@ -175,3 +175,27 @@ def test_a_manifest_without_the_needed_columns_fails_clearly(media_root, tmp_pat
     manifest = write_manifest(tmp_path, [["a.wav"]], header=("audio",))
     job = run("import_manifest", {"dataset": "m2", "manifest": str(manifest)})
     assert job.status == JobStatus.FAILED and "lacks the column(s) ['sound', 'image']" in job.error
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs the job in a thread with its own connection
+def test_import_and_split_commands(media_root, video_folder, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    folder, _ = video_folder
+    out = StringIO()
+    call_command("import_videos", "cmd", str(folder), "--frames", "2", stdout=out, stderr=StringIO())
+    assert "succeeded" in out.getvalue() and "'failed': 6" in out.getvalue()
+    assert Pair.objects.filter(dataset__name="cmd").count() == 6
+    out = StringIO()
+    call_command("split_dataset", "cmd", "--include-discarded", "--test-fraction", "0.5", stdout=out, stderr=StringIO())
+    assert "succeeded" in out.getvalue()
+    assert Dataset.objects.get(name="cmd").info["split"]["include_discarded"] is True
+    with pytest.raises(CommandError, match="no dataset named 'nope'"):
+        call_command("split_dataset", "nope", stdout=StringIO())
+    sent = []  # --queue-only hands the job to a worker: catch the message instead of sending it
+    monkeypatch.setattr("gan.jobs.dispatch", lambda job_id, queue: sent.append((job_id, queue)))
+    call_command("import_videos", "queued", str(folder), "--queue-only", stdout=StringIO())
+    job = Job.objects.get(kind="import_videos", status=JobStatus.QUEUED)
+    assert sent == [(job.pk, "cpu")]
