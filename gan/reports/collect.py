@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from ..ml.variants import VARIANTS
-from ..models import Checkpoint, Dataset, Evaluation, GeneratedImage, Job, PairStatus
+from ..models import Checkpoint, Dataset, Evaluation, Job, PairStatus
 from .data import METRIC_ORDER, CountTable, Report, Row, Score, Table
 
 FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}
@@ -82,7 +82,7 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
         Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
               metrics, rows4),
     ]
-    volume_rows = [r for r in rows2 + rows4 if "volume_table" in r.images]
+    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
     return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
                   tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
 
@@ -141,10 +141,10 @@ def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Repor
         if not tables:
             continue
         evaluations = list(checkpoint.evaluations.filter(volume=1.0, seed=0, split="test"))
-        image = GeneratedImage.objects.filter(checkpoint=checkpoint, job__isnull=False).order_by("-id").first()
+        generate = Job.objects.filter(kind="generate", metrics__outputs__has_key=f"ckpt{checkpoint.pk}_class_grid")
         cells.append(dict(key=f"{variant}/{feature}", variant=variant, feature=feature, tables=tables,
                           checkpoint=checkpoint, evaluations=evaluations,
-                          images=_images_of(image.job if image else None, checkpoint.pk)))
+                          images=_images_of(generate.order_by("-id").first(), checkpoint.pk)))
     real = list(Evaluation.objects.filter(dataset=dataset, source="real"))
     return _assemble(dataset, cells, real, None, "", [])
 
