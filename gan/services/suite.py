@@ -32,7 +32,8 @@ from django.db import connection
 
 from ..jobs import JobCancelled, JobContext, JobError, cancel_job, create_job, execute_job, job_kind, retry_job
 from ..ml.features import KINDS as FEATURE_KINDS
-from ..ml.variants import VARIANTS
+from ..ml.features import FeatureSpec
+from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
 from ..models import Checkpoint, Dataset, Job, JobStatus, Split
 from .datasets import usable_pairs
 from .generation import launch_generation
@@ -172,9 +173,21 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
     train_labels = set(usable_pairs(dataset, Split.TRAIN).values_list("label", flat=True))
     if len(train_labels) < 2:
         raise SuiteError(f"dataset {dataset.name!r} has training pairs of {len(train_labels)} class(es)")
+    train = {**preset.train, "seed": p.seed, **p.train}
+    for given, other in (("iterations", "epochs"), ("epochs", "iterations")):
+        if given in p.train and other not in p.train:
+            train.pop(other, None)  # an override of the schedule's length replaces the preset's
+    model = {**preset.model, **p.model}
+    try:
+        TrainConfig.from_dict(train)
+        ModelConfig.from_dict({"sound_dim": 1, "num_classes": max(2, len(dataset.class_names)), **model})
+        for kind in {c["feature"] for c in cells.values()}:
+            FeatureSpec.from_dict({**p.feature_options, "kind": kind})
+    except (TypeError, ValueError) as exc:
+        raise SuiteError(f"invalid settings: {exc}") from exc
     return {
         "preset": preset.name, "table4_feature": table4_feature, "features": features, "variants": variants,
-        "model": {**preset.model, **p.model}, "train": {**preset.train, "seed": p.seed, **p.train},
+        "model": model, "train": train,
         "metrics": metrics, "children": p.children or preset.children, "notes": notes,
         "torch_threads": preset.torch_threads,
         "cells": list(cells.values()), "real": {"jobs": {}},

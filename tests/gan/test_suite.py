@@ -107,6 +107,10 @@ def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):
         launch_suite(tones, variants=["z"])
     with pytest.raises(SuiteError, match="6 test sounds, fewer than the 10"):
         launch_suite(tones, **{**TINY, "splits": 10})
+    with pytest.raises(SuiteError, match="invalid settings: ModelConfig.g_width"):
+        launch_suite(tones, **{**TINY, "model": {"g_width": 0}})
+    with pytest.raises(SuiteError, match="invalid settings: unknown pooling"):
+        launch_suite(tones, **{**TINY, "feature_options": {"pooling": "max"}})
     settings.WEIGHTS_DIR = tmp_path / "nothing"
     with pytest.raises(SuiteError, match="sound8.npy"):
         launch_suite(tones, **{**TINY, "table4_feature": "soundnet"})
@@ -125,3 +129,10 @@ def test_missing_soundnet_weights_fall_back_in_the_quick_preset_only(tones, sett
         build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", splits=3), tones)
     with pytest.raises(SuiteError, match="Table 2 asks for SoundNet"):
         build_plan(SuiteParams(dataset_id=tones.pk, features=["soundnet"], splits=3), tones)
+
+
+def test_an_iterations_override_replaces_the_paper_presets_epochs(tones):
+    plan = build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", table4_feature="mfcc", features=["mfcc"],
+                                  variants=["g"], splits=3, train={"iterations": 5}), tones)
+    assert plan["train"]["iterations"] == 5 and "epochs" not in plan["train"]
+    assert plan["model"]["g_width"] == 200 and plan["children"] == "dispatch"
