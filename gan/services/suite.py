@@ -37,7 +37,7 @@ from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
 from ..models import Checkpoint, Dataset, Job, JobStatus, Split
 from .datasets import usable_pairs
 from .generation import launch_generation
-from .scoring import CLASSIFIERS, METRICS, EvaluationError, check_weights, launch_evaluation
+from .scoring import CLASSIFIERS, METRICS, EvaluationError, check_weights, class_index_map, launch_evaluation
 from .training import launch_training
 
 TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
@@ -91,6 +91,7 @@ class SuiteParams:
     table4_feature: str = ""  # "" = SoundNet (or the preset's fallback when its weights are missing)
     feature_options: dict = field(default_factory=dict)  # e.g. {"pooling": "segments"}
     classifier: str = "domain"
+    class_map: dict = field(default_factory=dict)  # dataset class -> ImageNet classes (ImageNet classifiers)
     metrics: list = field(default_factory=list)  # [] = the preset's
     splits: int = 10
     order: str = "paper"
@@ -164,6 +165,10 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
     metrics = list(p.metrics or preset.metrics)
     try:
         check_weights(p.classifier, "fid" in metrics)
+        if p.classifier == "efficientnet-lite0" and "class_consistency" in metrics:
+            from ..ml.classifiers import imagenet_class_names
+
+            class_index_map(p.classifier, imagenet_class_names(), dataset, p.class_map)
     except EvaluationError as exc:
         raise SuiteError(str(exc)) from exc
     test_sounds = len({pair.sound.name for pair in usable_pairs(dataset, Split.TEST)})
@@ -333,8 +338,8 @@ def run_suite(ctx: JobContext, params: dict) -> dict:
     runner.save("generating")
     runner.see_through([c["jobs"]["generate"] for c in cells], "generate")
 
-    scoring = dict(metrics=plan["metrics"], classifier=p.classifier, splits=p.splits, order=p.order,
-                   enqueue=enqueue)
+    scoring = dict(metrics=plan["metrics"], classifier=p.classifier, class_map=p.class_map, splits=p.splits,
+                   order=p.order, enqueue=enqueue)
     try:
         for cell in cells:
             if not cell["jobs"].get("evaluate"):

@@ -111,6 +111,8 @@ def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):
         launch_suite(tones, **{**TINY, "model": {"g_width": 0}})
     with pytest.raises(SuiteError, match="invalid settings: unknown pooling"):
         launch_suite(tones, **{**TINY, "feature_options": {"pooling": "max"}})
+    with pytest.raises(SuiteError, match="match none"):
+        launch_suite(tones, **{**TINY, "classifier": "efficientnet-lite0"})
     settings.WEIGHTS_DIR = tmp_path / "nothing"
     with pytest.raises(SuiteError, match="sound8.npy"):
         launch_suite(tones, **{**TINY, "table4_feature": "soundnet"})
