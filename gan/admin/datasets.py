@@ -91,6 +91,9 @@ class DatasetAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_pairs=Count("pairs"))
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()  # nothing to count before it exists
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [

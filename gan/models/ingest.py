@@ -50,12 +50,13 @@ class ClassMap(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
+        from ..ml.cleaning import ClassMap as Map
         from ..ml.cleaning import ClassMapError
-        from ..services.cleaning import build_class_map
+        from ..ml.soundnet import imagenet_class_names
 
         if not isinstance(self.classes, dict):
             raise ValidationError({"classes": "must be a JSON object of class name -> list of ImageNet classes"})
         try:
-            build_class_map(self.classes)
+            Map(self.classes, imagenet_class_names())
         except (ClassMapError, TypeError) as exc:
             raise ValidationError({"classes": str(exc)})

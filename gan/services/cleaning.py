@@ -130,10 +130,10 @@ def run_cleaning(ctx: JobContext, params: dict) -> dict:
             image_probs = _classify(classifier, frames, p.batch_size, device)
             for pair, probs in zip(readable, image_probs):
                 decision = decide(sound_probs, probs, class_map, names, p.top_k)
-                label_before = pair.clean_report.get("label_before", pair.label)
+                provenance = _provenance(pair)
                 pair.status = PairStatus.KEPT if decision.kept else PairStatus.DISCARDED
                 pair.label = decision.label
-                pair.clean_report = decision.report(label_before=label_before, **settings_used)
+                pair.clean_report = decision.report(**provenance, **settings_used)
         for pair in group:
             counts["kept" if pair.status == PairStatus.KEPT else "discarded"] += 1
         with transaction.atomic():
@@ -193,12 +193,22 @@ def _classify(classifier, frames: list[np.ndarray], batch_size: int, device) -> 
     return out
 
 
+# What the import recorded (source video, frame time, manifest line) and the label before the first
+# cleaning survive every re-cleaning.
+PROVENANCE_KEYS = ("source", "frame_time", "segment_start", "manifest_line", "label_before")
+
+
+def _provenance(pair) -> dict:
+    kept = {key: pair.clean_report[key] for key in PROVENANCE_KEYS if key in pair.clean_report}
+    kept.setdefault("label_before", pair.label)
+    return kept
+
+
 def _discard(pair, reason: str, settings_used: dict) -> None:
+    provenance = _provenance(pair)
     pair.status = PairStatus.DISCARDED
-    label_before = pair.clean_report.get("label_before", pair.label)
     pair.label = UNMAPPED
-    pair.clean_report = {"kept": False, "label": UNMAPPED, "reason": reason, "label_before": label_before,
-                         **settings_used}
+    pair.clean_report = {"kept": False, "label": UNMAPPED, "reason": reason, **provenance, **settings_used}
 
 
 def table1(dataset: Dataset) -> list[dict]:

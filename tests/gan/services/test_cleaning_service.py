@@ -72,6 +72,7 @@ def test_matched_pairs_are_kept_far_more_often_than_mismatched_ones(media_root, 
     # every kept pair agrees with the class its picture shows; discarded ones say why, with both predictions
     for pair in dataset.pairs.filter(status=PairStatus.KEPT):
         assert pair.label == pair.clean_report["label_before"] and pair.label in CLASS_MAP
+        assert pair.clean_report["source"] == pair.group and 0 < pair.clean_report["frame_time"] < 3.0
         assert pair.clean_report["reason"].startswith(f"both classifiers say '{pair.label}' (top-5)")
     discarded = dataset.pairs.filter(status=PairStatus.DISCARDED, group__startswith="mismatched/").first()
     report = discarded.clean_report
