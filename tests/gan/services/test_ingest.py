@@ -199,3 +199,48 @@ def test_import_and_split_commands(media_root, video_folder, monkeypatch):
     call_command("import_videos", "queued", str(folder), "--queue-only", stdout=StringIO())
     job = Job.objects.get(kind="import_videos", status=JobStatus.QUEUED)
     assert sent == [(job.pk, "cpu")]
+
+
+def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_path):
+    from gan.ml.demo_data import build_digits, read_manifest
+
+    build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25)
+    rows = read_manifest(build.root)
+    job = run("import_manifest", {"dataset": "digits", "manifest": str(build.manifest), "image_size": 32,
+                                  "trust_labels": True})
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.metrics["imported"] == len(rows) == 40 and job.metrics["failed"] == 0
+    dataset = Dataset.objects.get(name="digits")
+    assert dataset.class_names == sorted({row["label"] for row in rows})
+    stored = {(p.group, p.split, p.label, p.status) for p in dataset.pairs.all()}
+    assert stored == {(row["group"], row["split"], row["label"], PairStatus.KEPT) for row in rows}
+
+
+def test_admin_forms_launch_import_jobs(client, staff_user, media_root, video_folder, monkeypatch, tmp_path,
+                                        django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    sent = []
+    monkeypatch.setattr("gan.jobs.dispatch", lambda job_id, queue: sent.append(job_id))
+    folder, _ = video_folder
+    client.force_login(staff_user)
+    url = reverse("admin:gan_dataset_import_videos")
+    form = {"dataset": "from-admin", "n_frames": 4, "frame_size": 64, "segment_seconds": 0, "label_from_folder": "on"}
+    page = client.post(url, form)  # neither folder nor archive
+    assert page.status_code == 200 and "Give a folder or an archive" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, dict(form, folder=str(folder)))
+    job = Job.objects.get(kind="import_videos")
+    assert response.status_code == 302 and response["Location"] == reverse("admin:gan_job_change", args=[job.pk])
+    assert job.params["folder"] == str(folder) and job.params["n_frames"] == 4
+    archive = tmp_path / "clips.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(folder / "dog/dog.mp4", "dog/dog.mp4")
+    with open(archive, "rb") as upload, django_capture_on_commit_callbacks(execute=True):
+        client.post(url, dict(form, archive=upload))
+    uploaded = Job.objects.filter(kind="import_videos").latest("id")
+    assert uploaded.params["archive"].endswith(".zip") and (media_root / "uploads").is_dir()
+    assert sent == [job.pk, uploaded.pk]
+    execute_job(uploaded.pk, "test")
+    uploaded.refresh_from_db()
+    assert uploaded.status == JobStatus.SUCCEEDED and uploaded.metrics["pairs_created"] == 4
