@@ -63,6 +63,14 @@ class CleanParams:
 def launch_cleaning(dataset: Dataset, *, user=None, enqueue: bool = True, **params):
     params = {"dataset_id": dataset.pk, **params}
     class_map_named(params.get("class_map", "paper"))  # refuse an unknown map before queueing
+    if params.get("image_classifier") == "inception-v3":  # and a missing weights file
+        from ..ml.classifiers.inception import find_inception_weights
+        from ..ml.weights import WeightsMissing
+
+        try:
+            find_inception_weights(params.get("inception_weights") or None, settings.WEIGHTS_DIR)
+        except WeightsMissing as exc:
+            raise JobError(str(exc)) from exc
     return create_job("clean", params, user=user, enqueue=enqueue)
 
 

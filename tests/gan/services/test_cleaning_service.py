@@ -137,6 +137,9 @@ def test_unknown_class_map_and_bad_params_are_refused(media_root):
         launch_cleaning(dataset, class_map="nine", enqueue=False)
     with pytest.raises(JobError, match="top_k"):
         launch_cleaning(dataset, top_k=0, enqueue=False)
+    with pytest.raises(JobError, match="Inception-v3 weights file not found: /nowhere/inception.pth"):
+        launch_cleaning(dataset, image_classifier="inception-v3", inception_weights="/nowhere/inception.pth",
+                        enqueue=False)
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="not an ImageNet class name"):
