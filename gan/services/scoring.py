@@ -17,7 +17,6 @@ for the real-image upper bound it compares the real TRAIN images with them.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -385,8 +384,3 @@ def run_evaluation(ctx: JobContext, params: dict) -> dict:
     ctx.log("; ".join(f"{k} {v['value']}" for k, v in summary.items()))
     return {"evaluation_ids": [row.pk for row in rows], "scores": summary}
 
-
-def evaluation_params_for(checkpoint: Checkpoint | None, dataset: Dataset, **options) -> dict:
-    """The params dict of an evaluate job (for callers that build jobs themselves, like the suite)."""
-    p = EvaluateParams(dataset_id=dataset.pk, checkpoint_id=checkpoint.pk if checkpoint else 0, **options)
-    return dataclasses.asdict(p)
