@@ -28,6 +28,9 @@ VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".o
 # otherwise make FFmpeg allocate ~10 GB for one RGB frame).
 DEFAULT_MAX_PIXELS = 7680 * 4320
 DEFAULT_MAX_SECONDS = 4 * 3600.0
+# A frame more than this before the wanted offset means the stream ran out (a truncated file, or a
+# header that overstates the duration); such an offset gets no frame rather than a repeated one.
+LATE_FRAME_TOLERANCE = 0.5
 
 
 class MediaError(ValueError):
@@ -136,6 +139,9 @@ def _decode_frames(path: Path, container, stream, times: list[float], size: int)
                 raise MediaError(path, "corrupt", f"video stream cannot be decoded near {wanted:.2f} s: {exc}") from exc
         if picked is None:
             continue
+        reached = float((picked.pts - (stream.start_time or 0)) * base) if picked.pts is not None else wanted
+        if reached < wanted - LATE_FRAME_TOLERANCE:
+            continue  # the stream ends (or is cut off) before this offset: no frame there
         frames.append(square_resize(picked.to_image(), size))
         start = stream.start_time or 0
         stamps.append(float((picked.pts - start) * base) if picked.pts is not None else wanted)
@@ -207,6 +213,11 @@ def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
         if not allow_silent and peak < SILENCE_PEAK:
             raise MediaError(path, "silent", f"sound track is silent (peak {peak:.1e} over "
                                              f"{audio.size / rate:.2f} s)")
+    audio_seconds = audio.size / rate if rate else 0.0
+    if len(frames) < n_frames or (require_audio and audio_seconds < 0.9 * duration - 0.5):
+        # keep what decodes, but say so: the import records it with the file
+        info["truncated"] = (f"only {len(frames)} of {n_frames} frames and {audio_seconds:.1f} s of "
+                             f"{duration:.1f} s of sound could be decoded (file cut short or damaged)")
     return ExtractedMedia(frames, stamps, audio, rate, duration, width, height, info)
 
 

@@ -148,7 +148,8 @@ def _create_pairs(pairs: list[Pair]) -> int:
 
 
 def _summary(ctx: JobContext, counts: Counter, codes: Counter, total: int) -> dict:
-    return {"sources": total, "imported": counts["imported"], "failed": counts["failed"],
+    return {"sources": total, "imported": counts["imported"], "imported_truncated": counts["truncated"],
+            "failed": counts["failed"],
             "already_imported": counts["skipped"], "pairs_created": counts["pairs"],
             "failures_by_kind": dict(sorted(codes.items()))}
 
@@ -192,7 +193,10 @@ def run_video_import(ctx: JobContext, params: dict) -> dict:
             else:
                 with transaction.atomic():
                     counts["pairs"] += _create_pairs(pairs)
-                    _record(dataset, ctx.job_id, relative, ImportStatus.IMPORTED, pairs=len(pairs), info=info)
+                    _record(dataset, ctx.job_id, relative, ImportStatus.IMPORTED, pairs=len(pairs), info=info,
+                            code="truncated" if "truncated" in info else "", reason=info.get("truncated", ""))
+                if "truncated" in info:
+                    counts["truncated"] += 1
                 counts["imported"] += 1
         ctx.progress(index + 1, len(videos), metrics=_summary(ctx, counts, codes, len(videos)),
                      message=f"{index + 1}/{len(videos)} videos")

@@ -99,3 +99,17 @@ def test_sound_is_stored_losslessly_at_its_rate(tmp_path):
     back, rate = soundfile.read(path, dtype="float32")
     assert rate == 16000 and soundfile.info(str(path)).format == "FLAC"
     assert np.abs(back - wave).max() < 2.0 ** -22  # 24-bit quantisation only
+
+
+@needs_media_tools
+def test_a_truncated_video_gives_what_decodes_and_says_so(tmp_path):
+    whole = make_video(tmp_path / "whole.mp4", "animals/mammals/dogs/dog", "animals/mammals/dogs/dog", seconds=4.0,
+                       container_args=("-movflags", "+faststart"))  # index first, so the cut keeps it readable
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    media = extract(cut)
+    assert 1 <= len(media.frames) < 4  # no frame repeated for offsets past the cut
+    assert len(set(media.frame_times)) == len(media.frame_times)
+    assert media.audio_seconds < 3.0 and "could be decoded (file cut short or damaged)" in media.info["truncated"]
+    assert "truncated" not in extract(whole).info
