@@ -168,6 +168,9 @@ def run_video_import(ctx: JobContext, params: dict) -> dict:
         if not folder.is_dir():
             raise JobError(f"folder {folder} does not exist or is not a folder")
     videos = find_videos(folder)
+    ignored = sum(1 for f in folder.rglob("*") if f.is_file() and f.suffix.lower() not in VIDEO_EXTENSIONS)
+    if ignored:
+        ctx.log(f"{ignored} file(s) without a video extension ({', '.join(VIDEO_EXTENSIONS)}) were not looked at")
     done_sources = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
     ctx.log(f"{len(videos)} video files in {folder}; {len(done_sources)} already imported")
     counts, codes = Counter(), Counter()
@@ -200,8 +203,9 @@ def run_video_import(ctx: JobContext, params: dict) -> dict:
                 counts["imported"] += 1
         ctx.progress(index + 1, len(videos), metrics=_summary(ctx, counts, codes, len(videos)),
                      message=f"{index + 1}/{len(videos)} videos")
-    _finish_dataset(dataset, "import_videos", params, _summary(ctx, counts, codes, len(videos)))
-    return _summary(ctx, counts, codes, len(videos))
+    summary = dict(_summary(ctx, counts, codes, len(videos)), ignored_files=ignored)
+    _finish_dataset(dataset, "import_videos", params, summary)
+    return summary
 
 
 def _finish_dataset(dataset: Dataset, kind: str, params: dict, summary: dict) -> None:

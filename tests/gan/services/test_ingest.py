@@ -41,6 +41,7 @@ def test_folder_import_keeps_going_past_every_bad_file_and_counts_them(media_roo
     assert job.status == JobStatus.SUCCEEDED, job.error
     m = job.metrics
     assert (m["sources"], m["imported"], m["failed"], m["pairs_created"]) == (9, 3, 6, 12)
+    assert m["ignored_files"] == 0 and m["imported_truncated"] == 0
     assert m["failures_by_kind"] == {"corrupt": 1, "no_audio": 1, "no_video": 1, "not_media": 1,
                                      "too_large": 1, "zero_length": 1}
     dataset = Dataset.objects.get(name="vids")
