@@ -183,7 +183,7 @@ class DatasetAdmin(admin.ModelAdmin):
             job = launch_cleaning(dataset, user=request.user)
             self.message_user(request, f"{dataset.name}: cleaning job #{job.pk} queued.")
 
-    @admin.action(description="Split train/test by source (10% test, seed 0)")
+    @admin.action(description="Split train/test by source (10%% test, seed 0)")
     def split_default(self, request, queryset):
         for dataset in queryset:
             job = launch_split(dataset, user=request.user)

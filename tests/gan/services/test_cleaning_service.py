@@ -8,7 +8,7 @@ import pytest
 
 from gan.jobs import JobError, create_job, execute_job
 from gan.ml.cleaning import UNMAPPED
-from gan.models import ClassMap, Dataset, JobStatus, Pair, PairStatus, Split
+from gan.models import ClassMap, Dataset, Job, JobStatus, Pair, PairStatus, Split
 from gan.services.cleaning import launch_cleaning, table1
 from gan.services.splitting import SplitError, assign_groups, split_dataset
 from tests.gan.media_fixtures import CLASS_MAP, make_test_videos, needs_media_tools
@@ -101,7 +101,8 @@ def test_matched_pairs_are_kept_far_more_often_than_mismatched_ones(media_root, 
 
 
 @pytest.mark.django_db
-def test_table1_json_and_csv_views_are_staff_only(client, staff_user, plain_user, media_root):
+def test_table1_json_and_csv_views_are_staff_only(client, staff_user, plain_user, media_root,
+                                                 django_capture_on_commit_callbacks):
     dataset = Dataset.objects.create(name="t1", source="videos", root="datasets/t1")
     for i, (label, status) in enumerate([("dog", "kept"), ("dog", "discarded"), ("dog", "discarded"),
                                          ("drum", "kept"), (UNMAPPED, "discarded"), ("dog", "pending")]):
@@ -125,7 +126,21 @@ def test_table1_json_and_csv_views_are_staff_only(client, staff_user, plain_user
     page = client.get(reverse("admin:gan_dataset_change", args=[dataset.pk])).content.decode()
     assert "Table 1" in page and "66.7%" in page and "status__exact=discarded" in page
     assert client.get(reverse("admin:gan_dataset_clean", args=[dataset.pk])).status_code == 200
-    assert client.get(reverse("admin:gan_dataset_import_videos")).status_code == 200
+    for page_url in (reverse("admin:gan_dataset_import_videos"), reverse("admin:gan_dataset_import_manifest"),
+                     reverse("admin:gan_dataset_split", args=[dataset.pk]), reverse("admin:gan_dataset_add"),
+                     reverse("admin:gan_dataset_changelist"), reverse("admin:gan_importrecord_changelist"),
+                     reverse("admin:gan_classmap_add")):
+        assert client.get(page_url).status_code == 200, page_url
+    assert "Import videos" in client.get(reverse("admin:gan_dataset_changelist")).content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("admin:gan_dataset_clean", args=[dataset.pk]),
+                               {"class_map": "paper", "top_k": 5, "image_classifier": "efficientnet-lite0"})
+    job = Job.objects.get(kind="clean")
+    assert response.status_code == 302 and job.params["top_k"] == 5 and job.params["dataset_id"] == dataset.pk
+    for action, kind in (("clean_top1", "clean"), ("split_default", "split_dataset")):
+        with django_capture_on_commit_callbacks(execute=False):
+            client.post(reverse("admin:gan_dataset_changelist"), {"action": action, "_selected_action": [dataset.pk]})
+        assert Job.objects.filter(kind=kind).latest("id").params["dataset_id"] == dataset.pk
     pairs_page = client.get(reverse("admin:gan_pair_changelist") + f"?dataset__id__exact={dataset.pk}&status__exact=discarded")
     assert pairs_page.status_code == 200 and "<audio" in pairs_page.content.decode()
 
