@@ -167,11 +167,17 @@ class Trainer:
         with self._autocast():
             with torch.no_grad():
                 fake = self.G(s, z)
-            # One D pass over real, (mismatched,) fake: one power iteration per step, one big batch.
-            images = torch.cat([x, x, fake] if wrong_s is not None else [x, fake])
-            sounds = torch.cat([s, wrong_s, s] if wrong_s is not None else [s, s])
-            scores, logits = self.D(images, sounds)
-            chunks = scores.float().split(b)
+            groups = [(x, s), (x, wrong_s), (fake, s)] if wrong_s is not None else [(x, s), (fake, s)]
+            if self.variant.d_norm == "batch":
+                # BatchNorm: each group gets its own batch statistics, as G's steps will see fakes alone;
+                # a mixed batch would let D score fakes in context and starve G of gradient.
+                outputs = [self.D(images, sounds) for images, sounds in groups]
+                chunks = [o[0].float() for o in outputs]
+                logits = outputs[0][1]
+            else:
+                # No batch coupling: one pass over everything is cheaper (one power iteration per step).
+                scores, logits = self.D(torch.cat([g[0] for g in groups]), torch.cat([g[1] for g in groups]))
+                chunks = scores.float().split(b)
             real, fake_score = chunks[0], chunks[-1]
             wrong = chunks[1] if wrong_s is not None else None
             adv = losses.discriminator_adversarial_loss(v, real, fake_score, wrong)
