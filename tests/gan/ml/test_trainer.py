@@ -152,3 +152,17 @@ def test_finished_run_is_not_trained_again(tmp_path):
     summary = again.train()
     assert summary["iterations_this_session"] == 0 and summary["step"] == 2
     assert summary["checkpoint"].endswith("step_00000002.pt")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", ["b", "c", "g"])
+def test_cuda_training_takes_the_optimised_path(tmp_path, name):
+    from gan.ml.checkpoint import load_generator
+
+    trainer = Trainer(tiny_model(), name, tiny_train(3), toy_pairs(), tmp_path, device="cuda")
+    assert trainer.use_amp and trainer.channels_last
+    summary = trainer.train()
+    assert all(np.isfinite(v) for v in summary["metrics"].values())
+    generator, info = load_generator(summary["checkpoint"], "cpu")   # a GPU checkpoint serves CPU generation
+    assert info["step"] == 3 and generator(torch.zeros(1, 8), torch.zeros(1, 10)).shape == (1, 1, 32, 32)
