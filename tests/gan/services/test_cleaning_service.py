@@ -190,3 +190,31 @@ def test_split_job_records_the_split_on_the_dataset(media_root):
     empty = Dataset.objects.create(name="e", source="videos", root="datasets/e")
     with pytest.raises(SplitError, match="no kept pairs"):
         split_dataset(empty)
+
+
+@pytest.mark.django_db
+def test_ingest_api_serves_table1_and_import_records(client, staff_user, plain_user, media_root):
+    from django.urls import reverse
+
+    from gan.models import ImportRecord
+
+    dataset = Dataset.objects.create(name="api", source="videos", root="datasets/api",
+                                     info={"cleaning": {"class_map": "paper", "top_k": 5}})
+    for i, status in enumerate(["kept", "discarded", "discarded"]):
+        Pair.objects.create(dataset=dataset, sound=f"s{i}.flac", image=f"i{i}.png", label="dog", status=status)
+    ImportRecord.objects.create(dataset=dataset, source="a.mp4", status="imported", pairs=4)
+    ImportRecord.objects.create(dataset=dataset, source="b.mp4", status="failed", code="no_audio",
+                                reason="b.mp4: has no audio track")
+    detail = reverse("gan-api:dataset-detail", args=[dataset.pk])
+    client.force_login(plain_user)
+    assert client.get(detail).status_code == 403
+    client.force_login(staff_user)
+    body = client.get(detail).json()
+    assert body["table1"][0] == {"class": "dog", "kept": 1, "discarded": 2, "pending": 0, "pairs": 3,
+                                 "discard_rate": 0.6667}
+    assert body["cleaning"]["top_k"] == 5
+    csv_text = client.get(reverse("gan-api:dataset-table1", args=[dataset.pk]) + "?as=csv").content.decode()
+    assert csv_text.splitlines()[0] == "class,pairs,kept,discarded,pending,discard_rate"
+    failed = client.get(reverse("gan-api:dataset-imports", args=[dataset.pk]) + "?status=failed").json()
+    assert [(r["source"], r["code"]) for r in failed] == [("b.mp4", "no_audio")]
+    assert client.get(reverse("gan-api:dataset-imports", args=[dataset.pk]) + "?status=odd").status_code == 400
