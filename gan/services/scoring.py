@@ -382,5 +382,6 @@ def run_evaluation(ctx: JobContext, params: dict) -> dict:
     summary = {row.metric: {"value": round(row.value, 4), **({"std": round(row.std, 4)} if row.std is not None else {}),
                             "n": row.n_images, "classifier": row.classifier} for row in rows}
     ctx.log("; ".join(f"{k} {v['value']}" for k, v in summary.items()))
+    ctx.progress(3, 3, message=f"{len(rows)} score(s) stored")
     return {"evaluation_ids": [row.pk for row in rows], "scores": summary}
 

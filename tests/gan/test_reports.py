@@ -35,6 +35,8 @@ def test_suite_report_places_each_run_in_its_tables(rows):
         "Inception Score: domain-cnn (pets); 10 splits, class-ordered, no shuffle (paper); mean ± population std over splits",
         "Class consistency: domain-cnn (pets); top-1 class == class of the sound"]
     assert [r.key for r in report.volume_rows] == ["g/fbank", "g/mfcc", "f/mfcc"]
+    # 10 class-ordered splits of 3 classes: the report warns that IS cannot rise above its floor
+    assert "each split holds only one or two classes" in table2.notes[0]
     assert report.notes == ["SoundNet weights missing: Table 4 uses mfcc"]
     # Table 1: kept pairs per split, discarded apart
     assert report.table1.counts["cat"] == {"discarded": 1, "train": 2, "test": 1}
