@@ -49,8 +49,9 @@ def ladder_chart(table: Table, metrics: list[str] | None = None) -> bytes:
         axes.grid(axis="y", alpha=0.3)
         if metric == "class_consistency":
             axes.set_ylim(0, 1.05)
-        first = rows[0].scores[metric]
-        axes.set_xlabel(f"n = {first.n}; {first.classifier}", fontsize=7)
+        counts = sorted({r.scores[metric].n for r in rows})
+        n_text = f"n = {counts[0]}" if len(counts) == 1 else f"n = {counts[0]}-{counts[-1]}"
+        axes.set_xlabel(f"{n_text}; {rows[-1].scores[metric].classifier}", fontsize=7)
     figure.suptitle(f"Table {table.number}: {table.title}", fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
