@@ -3,6 +3,7 @@ Fig. 2 grids, Table 3 images, the ablation chart, downloads as CSV / Markdown / 
 the form that launches the paper suite on a dataset."""
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -102,7 +103,14 @@ class EvaluationAdmin(admin.ModelAdmin):
     # -- the results pages
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(function):
+            def checked(request, *args, **kwargs):
+                # admin_view lets any staff member in; the results need the evaluations' view permission
+                if not self.has_view_permission(request):
+                    raise PermissionDenied
+                return function(request, *args, **kwargs)
+            return self.admin_site.admin_view(checked)
+
         return [
             path("results/", view(self.results_index), name="gan_results"),
             path("results/dataset/<int:dataset_id>/", view(self.dataset_results), name="gan_results_dataset"),
@@ -120,8 +128,6 @@ class EvaluationAdmin(admin.ModelAdmin):
         return {**self.admin_site.each_context(request), "opts": self.model._meta, **extra}
 
     def results_index(self, request):
-        if not self.has_view_permission(request):
-            raise Http404
         form = SuiteLaunchForm(request.POST or None)
         if request.method == "POST":
             if not request.user.has_perm("gan.add_job"):

@@ -28,6 +28,9 @@ def test_only_staff_may_read(client, plain_user, rows):
     assert client.get("/api/gan/evaluations/").status_code == 403
     assert client.get(f"/api/gan/suites/{rows[1].pk}/report/").status_code == 403
     assert client.get(reverse("admin:gan_results")).status_code == 302  # to the admin login
+    plain_user.is_staff = True  # staff, but without permission to view evaluations
+    plain_user.save()
+    assert client.get(reverse("admin:gan_results_suite_chart", args=[rows[1].pk])).status_code == 403
 
 
 def test_evaluations_list_and_filters(staff, rows):
