@@ -240,8 +240,10 @@ def class_index_map(classifier_name: str, output_names, dataset: Dataset, class_
     missing = []
     for index, dataset_class in enumerate(dataset.class_names):
         wanted = class_map.get(dataset_class, [dataset_class])
-        wanted = [wanted] if isinstance(wanted, str) else wanted
-        hits = [i for i, n in enumerate(names) if n in {w.lower() for w in wanted}]
+        wanted = [wanted] if isinstance(wanted, (str, int)) else wanted
+        # entries are output names or output indices, as in the cleaning ClassMap
+        text = {w.lower() for w in wanted if isinstance(w, str)}
+        hits = [i for i, n in enumerate(names) if n in text or i in wanted]
         if not hits:
             missing.append(dataset_class)
         mapping[hits] = index

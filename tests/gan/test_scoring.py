@@ -136,3 +136,6 @@ def test_class_map_maps_imagenet_outputs_to_dataset_classes(tones):
                                       {"high": ["airliner"], "low": ["beagle"], "mid": ["tabby", "Tiger Cat"]})
     assert mapping.tolist() == [2, 2, 1, 0]  # classes are sorted: high, low, mid
     assert np.array_equal(mapping[np.array([3, 0, 2])], [0, 2, 1])
+    # output indices work too, as in the cleaning class maps
+    by_index = scoring.class_index_map("net", names, tones, {"high": [3], "low": [2], "mid": [0, "tiger cat"]})
+    assert by_index.tolist() == mapping.tolist()

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--order", default="paper", choices=["paper", "shuffled"])
         parser.add_argument("--order-seed", type=int, default=0)
         parser.add_argument("--class-map", default="{}",
-                            help='JSON: dataset class -> ImageNet class names, for ImageNet classifiers')
+                            help="for ImageNet classifiers: JSON (dataset class -> ImageNet class names "
+                                 "or indices) or the name of a stored class map")
         parser.add_argument("--inline", action="store_true", help="run here with a progress bar")
         parser.add_argument("--wait", action="store_true", help="follow the queued job to its end")
 
@@ -40,10 +41,7 @@ class Command(BaseCommand):
             dataset = Dataset.objects.filter(name=o["real"]).first()
             if dataset is None:
                 raise CommandError(f"no dataset named {o['real']!r}")
-        try:
-            class_map = json.loads(o["class_map"])
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--class-map is not valid JSON: {exc}")
+        class_map = self._class_map(o["class_map"])
         try:
             job = launch_evaluation(
                 checkpoint=checkpoint, dataset=dataset, classifier=o["classifier"], split=o["split"],
@@ -60,3 +58,17 @@ class Command(BaseCommand):
                                   f"(n={evaluation.n_images}, {evaluation.classifier}"
                                   + (f", {evaluation.splits} splits, {evaluation.order} order" if evaluation.splits else "")
                                   + ")")
+
+    def _class_map(self, value: str) -> dict:
+        from gan.models.ingest import ClassMap
+
+        stored = ClassMap.objects.filter(name=value).first()
+        if stored is not None:
+            return dict(stored.classes)
+        try:
+            class_map = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--class-map is neither a stored class map nor valid JSON: {exc}")
+        if not isinstance(class_map, dict):
+            raise CommandError("--class-map must be a JSON object: dataset class -> ImageNet classes")
+        return class_map
