@@ -15,7 +15,7 @@ from .services.training import launch_training
 DEMO_DATASET = "digits"
 DEMO_VARIANTS = ("d", "g")  # the rating study's conditions, in ablation-ladder order
 DEMO_FEATURE = {"kind": "mfcc"}  # time-averaged MFCC: learns spoken -> written digits in minutes on CPU
-DEMO_MODEL = {"g_width": 32, "d_width": 32, "z_dim": 10}
+DEMO_MODEL = {"g_width": 16, "d_width": 16, "z_dim": 10}
 
 
 class _Quiet:
@@ -25,7 +25,7 @@ class _Quiet:
 
 def prepare_demo(*, quick: bool = False, out=None) -> dict:
     write = out.write if out else print
-    iterations = 20 if quick else 1500
+    iterations = 20 if quick else 300
     if not Dataset.objects.filter(name=DEMO_DATASET).exists():
         write("Building the digits dataset (espeak-ng voices x scikit-learn digits) ...")
         call_command("build_demo_dataset", "digits", stdout=out or _Quiet())

@@ -27,12 +27,38 @@ def _upsampling_layers(image_size: int) -> int:
     return int(math.log2(image_size // BASE_SIZE))
 
 
+class SoundStandardizer(nn.Module):
+    """Per-dimension z-scoring of the sound vectors, with statistics of the training set.
+
+    Raw features differ in scale by orders of magnitude (MFCC c0 is in the hundreds, SoundNet
+    activations near 1); unscaled, the first linear layers see one huge input and the GAN ignores
+    the rest of the sound. The statistics are buffers, so every checkpoint carries them and
+    generation from raw features needs no extra step.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+
+    @torch.no_grad()
+    def fit(self, features) -> None:
+        x = torch.as_tensor(features, dtype=torch.float64)
+        self.mean.copy_(x.mean(dim=0).to(self.mean.dtype))
+        # A constant dimension (std 0) is centred, not blown up.
+        self.scale.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-6).to(self.scale.dtype))
+
+    def forward(self, sound: torch.Tensor) -> torch.Tensor:
+        return (sound - self.mean.to(sound.dtype)) / self.scale.to(sound.dtype)
+
+
 class Generator(nn.Module):
     """Sound vector (+ noise) -> image in [-1, 1], shape (B, channels, image_size, image_size)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
+        self.sound_norm = SoundStandardizer(cfg.sound_dim)
         n_up = _upsampling_layers(cfg.image_size)
         top = cfg.g_width * 2 ** (n_up - 1)          # 8w at 64x64, 4w at 32x32
         self.fc = nn.Linear(cfg.sound_dim + cfg.z_dim, BASE_SIZE * BASE_SIZE * top, bias=False)
@@ -58,6 +84,8 @@ class Generator(nn.Module):
             if z is None or z.shape != (sound.shape[0], self.cfg.z_dim):
                 raise ValueError(f"Generator expects z of shape ({sound.shape[0]}, {self.cfg.z_dim}); "
                                  f"got {None if z is None else tuple(z.shape)}")
+        sound = self.sound_norm(sound)
+        if self.cfg.z_dim:
             sound = torch.cat([sound, z.to(sound.dtype)], dim=1)
         h = self.fc(sound).view(-1, self.top_channels, BASE_SIZE, BASE_SIZE)
         h = torch.relu(self.fc_norm(h))
@@ -70,6 +98,7 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: ModelConfig, variant: Variant):
         super().__init__()
         self.cfg, self.variant = cfg, variant
+        self.sound_norm = SoundStandardizer(cfg.sound_dim)
         sn = spectral_norm if variant.spectral_norm else (lambda module: module)
         batch_norm = variant.d_norm == "batch"
         n_down = _upsampling_layers(cfg.image_size)
@@ -110,6 +139,7 @@ class Discriminator(nn.Module):
         if sound.shape != (image.shape[0], self.cfg.sound_dim):
             raise ValueError(f"Discriminator expects sounds of shape ({image.shape[0]}, {self.cfg.sound_dim}); "
                              f"got {tuple(sound.shape)}")
+        sound = self.sound_norm(sound)
         features = self.conv(image)
         phi = None
         if self.phi is not None:

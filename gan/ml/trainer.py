@@ -66,6 +66,8 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_cfg.seed)
             self.G, self.D = build_networks(model_cfg, self.variant)
+        self.G.sound_norm.fit(data.features)   # both networks see z-scored sounds (see networks.py)
+        self.D.sound_norm.fit(data.features)
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)

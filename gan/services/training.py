@@ -108,6 +108,10 @@ def training_data(run: TrainingRun, ctx: JobContext | None = None, split: str = 
 @job_kind("train", queue="gpu", params=TrainParams, label="Train a GAN (one Table 4 row)")
 def run_training(ctx: JobContext, params: dict) -> dict:
     run = TrainingRun.objects.select_related("dataset").get(pk=params["run_id"])
+    import torch
+
+    if not torch.cuda.is_available() and settings.TORCH_CPU_THREADS:
+        torch.set_num_threads(settings.TORCH_CPU_THREADS)
     data = training_data(run, ctx)
     ctx.log(f"{len(data)} training pairs, {len(data.class_names)} classes, features {data.features.shape[1]}-d")
     trainer = Trainer(ModelConfig.from_dict(run.model_config), run.variant,
