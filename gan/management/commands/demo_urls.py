@@ -14,5 +14,5 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("The platform is up:")
         for label, path in demo_links():
-            self.stdout.write(f"  {label:<28} {base.rstrip('/')}{path}")
+            self.stdout.write(f"  {label:<40} {base.rstrip('/')}{path}")
         self.stdout.write("")
