@@ -15,6 +15,7 @@ from .services.training import launch_training
 DEMO_DATASET = "digits"
 DEMO_VARIANTS = ("d", "g")  # the rating study's conditions, in ablation-ladder order
 DEMO_FEATURE = {"kind": "mfcc"}  # time-averaged MFCC: learns spoken -> written digits in minutes on CPU
+# (no horizontal flips: a mirrored digit is another glyph)
 DEMO_MODEL = {"g_width": 16, "d_width": 16, "z_dim": 10}
 
 
@@ -39,7 +40,7 @@ def prepare_demo(*, quick: bool = False, out=None) -> dict:
             TrainingRun.objects.filter(name=name, dataset=dataset).delete()  # an interrupted attempt
             run = launch_training(dataset, variant=variant, name=name, feature=DEMO_FEATURE,
                                   model=DEMO_MODEL, enqueue=False,
-                                  train={"iterations": iterations, "batch_size": 32,
+                                  train={"iterations": iterations, "batch_size": 32, "hflip": False,
                                          "checkpoint_every": max(10, iterations // 3),
                                          "sample_every": max(10, iterations // 6)})
             write(f"Training demo model {name} ({iterations} iterations on CPU) ...")
