@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.db import connections
 
 from studies.models import Response, StudyKind
 from studies.services import build_correlation_study, build_rating_study, open_study
@@ -29,6 +30,9 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # The test's ORM calls made while Playwright's loop ran opened their own connection (Django
+        # keys connections by context); close it here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
 
 
 def answer_trials(page, kind, count, sent, statuses, reload_after=None, offline_at=None):
