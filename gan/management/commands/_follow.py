@@ -1,4 +1,5 @@
 """Follow a job from a command: run it here (inline) or watch a worker run it, with a tqdm bar."""
+import json
 import threading
 import time
 
@@ -8,6 +9,10 @@ from tqdm import tqdm
 from gan.jobs import execute_job
 from gan.models import Job, JobStatus
 
+# Progress is a fraction of the job, not a count of items: show percent, elapsed and remaining time
+# and the job's own message, without tqdm's items-per-second rate (meaningless here).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
+
 
 def follow_job(job: Job, *, inline: bool, stdout) -> Job:
     runner = None
@@ -16,16 +21,16 @@ def follow_job(job: Job, *, inline: bool, stdout) -> Job:
         # thread only draws the bar from the Job row.
         runner = threading.Thread(target=execute_job, args=(job.pk, "inline"), daemon=True)
         runner.start()
-    with tqdm(total=1000, desc=f"{job.kind} #{job.pk}", unit="‰") as bar:
+    with tqdm(total=1000, desc=f"{job.kind} #{job.pk}", bar_format=BAR_FORMAT) as bar:
         while True:
             job.refresh_from_db()
             bar.n = int(job.progress * 1000)
-            bar.set_postfix_str(job.message[:60])
+            bar.set_postfix_str(f"{job.status}: {job.message}"[:70])
             bar.refresh()
             if job.is_finished and (runner is None or not runner.is_alive()):
                 break
             time.sleep(0.5)
-    stdout.write(f"{job.kind} #{job.pk} {job.status}: {job.metrics}")
+    stdout.write(f"{job.kind} #{job.pk} {job.status}: {json.dumps(job.metrics)}")
     if job.status != JobStatus.SUCCEEDED:
         raise CommandError(job.error or job.message or job.status)
     return job
