@@ -11,7 +11,7 @@ from gan.models import Job, JobStatus
 
 # Progress is a fraction of the job, not a count of items: show percent, elapsed and remaining time
 # and the job's own message, without tqdm's items-per-second rate (meaningless here).
-BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 def follow_job(job: Job, *, inline: bool, stdout) -> Job:
@@ -25,7 +25,7 @@ def follow_job(job: Job, *, inline: bool, stdout) -> Job:
         while True:
             job.refresh_from_db()
             bar.n = int(job.progress * 1000)
-            bar.set_postfix_str(f"{job.status}: {job.message}"[:70])
+            bar.set_postfix_str(f"{job.status}: {job.message}"[:70] if job.message else job.status)
             bar.refresh()
             if job.is_finished and (runner is None or not runner.is_alive()):
                 break
