@@ -187,7 +187,7 @@ def test_import_and_split_commands(media_root, video_folder, monkeypatch):
     folder, _ = video_folder
     out = StringIO()
     call_command("import_videos", "cmd", str(folder), "--frames", "2", stdout=out, stderr=StringIO())
-    assert "succeeded" in out.getvalue() and "'failed': 6" in out.getvalue()
+    assert "succeeded" in out.getvalue() and '"failed": 6' in out.getvalue()
     assert Pair.objects.filter(dataset__name="cmd").count() == 6
     out = StringIO()
     call_command("split_dataset", "cmd", "--include-discarded", "--test-fraction", "0.5", stdout=out, stderr=StringIO())
