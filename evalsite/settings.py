@@ -10,7 +10,6 @@ import secrets
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,10 +93,6 @@ TEMPLATES = [
 # An empty variable (`DATABASE_URL= make demo`) means "not set", like a missing one.
 DATABASE_URL = env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-if not DATABASES["default"].get("ENGINE"):
-    raise ImproperlyConfigured(
-        f"DATABASE_URL has a scheme django-environ does not know: {DATABASE_URL.split(':', 1)[0]!r} "
-        "(use e.g. postgres://user@host:5432/name or sqlite:////absolute/path.sqlite3)")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; IMMEDIATE transactions take the write
     # lock up front so concurrent writers wait (timeout) instead of failing with "locked".

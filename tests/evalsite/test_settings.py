@@ -53,8 +53,6 @@ def test_settings_read_database_and_broker_from_the_environment(tmp_path):
                         str(tmp_path / "m")]
 
 
-@pytest.mark.slow
-
 def test_empty_database_and_broker_variables_mean_the_embedded_defaults(tmp_path):
     """`DATABASE_URL= make demo` (set but empty) is a common way to say "unset"; it used to crash."""
     code = ("from django.conf import settings as s; d = s.DATABASES['default']; "
@@ -62,6 +60,8 @@ def test_empty_database_and_broker_variables_mean_the_embedded_defaults(tmp_path
     out = manage(clean_env(tmp_path, DATABASE_URL="", CELERY_BROKER_URL=""), "shell", "-c", code).stdout.split()
     assert out[-3:] == ["django.db.backends.sqlite3", str(tmp_path / "db.sqlite3"), "filesystem://"]
 
+
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_embedded_defaults_sqlite_wal_and_filesystem_broker_run_a_job_end_to_end(tmp_path):
     """No DATABASE_URL, no CELERY_BROKER_URL: SQLite in WAL mode and a real worker on the filesystem
