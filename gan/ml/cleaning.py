@@ -14,7 +14,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-N_IMAGENET = 1000
+from .imagenet_classes import N_IMAGENET, ClassLookupError, resolve_entry
+
 UNMAPPED = "unmapped"
 
 # The paper's nine classes as ImageNet indices (0-based, the standard synset order).
@@ -36,46 +37,46 @@ class ClassMapError(ValueError):
 
 
 class ClassMap:
-    """Dataset class -> set of ImageNet indices; each ImageNet class belongs to at most one class."""
+    """Dataset class -> set of ImageNet indices; each ImageNet class belongs to at most one class.
+
+    Entries are what `imagenet_classes.resolve_entry` reads: indices, exact names (case is ignored
+    only when that leaves one class), ranges "A-B" and groups "group:dog-breeds"."""
 
     def __init__(self, classes: Mapping[str, Sequence[int | str]], imagenet_names: Sequence[str] | None = None):
-        if not classes:
-            raise ClassMapError("a class map needs at least one class")
-        lookup = {name.lower(): i for i, name in enumerate(imagenet_names or [])}
+        if not isinstance(classes, Mapping) or not classes:
+            raise ClassMapError("a class map needs at least one class: {\"class\": [ImageNet entries], ...}")
+        names = tuple(imagenet_names or ())
         self.members: dict[str, tuple[int, ...]] = {}
         self.class_of = np.full(N_IMAGENET, -1, dtype=np.int64)
+        labels = []
         for position, (label, entries) in enumerate(classes.items()):
             label = str(label).strip()
             if not label or label == UNMAPPED:
                 raise ClassMapError(f"invalid class name {label!r}")
+            if label in self.members:
+                raise ClassMapError(f"class {label!r} is given twice")
+            if isinstance(entries, (str, int)):
+                entries = [entries]  # a single entry written without a list
+            if not isinstance(entries, Sequence):
+                raise ClassMapError(f"class {label!r}: give a list of ImageNet entries, not {entries!r}")
             indices = []
             for entry in entries:
-                index = self._index(label, entry, lookup)
-                owner = self.class_of[index]
-                if owner >= 0 and owner != position:
-                    raise ClassMapError(f"ImageNet class {index} is in both {list(classes)[owner]!r} and {label!r}")
-                self.class_of[index] = position
-                indices.append(index)
+                try:
+                    resolved = resolve_entry(entry, names)
+                except ClassLookupError as exc:
+                    raise ClassMapError(f"class {label!r}: {exc}") from None
+                for index in resolved:
+                    owner = self.class_of[index]
+                    if owner >= 0 and owner != position:
+                        shown = f"{index} {names[index]!r}" if names else str(index)
+                        raise ClassMapError(f"ImageNet class {shown} is in both {labels[owner]!r} and {label!r}")
+                    self.class_of[index] = position
+                    indices.append(index)
             if not indices:
                 raise ClassMapError(f"class {label!r} has no ImageNet classes")
+            labels.append(label)
             self.members[label] = tuple(sorted(set(indices)))
         self.names = list(self.members)
-
-    @staticmethod
-    def _index(label: str, entry, lookup: dict) -> int:
-        if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
-            if not 0 <= int(entry) < N_IMAGENET:
-                raise ClassMapError(f"class {label!r}: ImageNet index {entry} is outside 0..{N_IMAGENET - 1}")
-            return int(entry)
-        if isinstance(entry, str):
-            if entry.strip().isdigit():
-                return ClassMap._index(label, int(entry), lookup)
-            if not lookup:
-                raise ClassMapError(f"class {label!r}: {entry!r} is a name, but no ImageNet names were given")
-            if entry.strip().lower() not in lookup:
-                raise ClassMapError(f"class {label!r}: {entry!r} is not an ImageNet class name")
-            return lookup[entry.strip().lower()]
-        raise ClassMapError(f"class {label!r}: entries must be ImageNet indices or names, not {entry!r}")
 
     def to_dict(self) -> dict[str, list[int]]:
         return {label: list(indices) for label, indices in self.members.items()}
