@@ -36,12 +36,47 @@ def _decode_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), int(rate)
 
 
+# FFmpeg may only read the file it is given, as one of these single-file demuxers. Without the list
+# it reads a file named .m3u8 (a manifest's "sound" column, say) as an HLS playlist and decodes the
+# files the playlist names, anywhere on the disk; a text check alone is not enough (a few binary
+# bytes after "#EXTM3U" pass it and FFmpeg still plays the list). Demuxers that are several formats
+# in one ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm") match by any of their names.
+SAFE_DEMUXERS = ("mov", "matroska", "avi", "flv", "ogg", "mpeg", "mpegts", "asf", "aac", "mp3", "wav", "w64",
+                 "flac", "aiff", "caf", "amr", "ac3", "eac3", "dts", "au", "wv", "ape", "tta", "mpc", "mpc8",
+                 "rm", "nut", "ivf")
+FFMPEG_OPEN_OPTIONS = {"format_whitelist": ",".join(SAFE_DEMUXERS), "protocol_whitelist": "file"}
+
+
+def open_with_ffmpeg(path: str | os.PathLike):
+    """av.open restricted to reading this one local file (see SAFE_DEMUXERS)."""
+    import av  # imported lazily: only needed for the formats soundfile lacks, and for videos
+
+    return av.open(str(path), options=dict(FFMPEG_OPEN_OPTIONS), metadata_errors="ignore")
+
+
+def looks_like_text(path: str | os.PathLike, size: int = 512) -> bool:
+    """Whether a file begins as plain text (notes or a playlist renamed .mp4, say): callers then say
+    "a text file" and never quote it, since it may be anything the import was pointed at."""
+    import codecs
+
+    with open(path, "rb") as handle:
+        head = handle.read(size)
+    try:  # incremental: a character cut at the end of the 512 bytes is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return bool(text) and printable / len(text) > 0.95
+
+
 def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
     """Fallback for containers libsndfile cannot read (m4a, aac, webm, video files with sound)."""
-    import av  # imported lazily: only needed for the formats soundfile lacks
+    import av
 
+    if looks_like_text(path):
+        raise AudioError(f"{path}: cannot decode audio: it is a text file, not a sound file")
     chunks: list[np.ndarray] = []
-    with av.open(str(path)) as container:
+    with open_with_ffmpeg(path) as container:
         if not container.streams.audio:
             raise AudioError(f"{path}: the file has no audio stream")
         stream = container.streams.audio[0]

@@ -10,22 +10,28 @@ Frames are taken at fractions of the duration (the authors took 4 per video), ce
 square and resized to `frame_size` (64 in the paper). The sound track is decoded to mono float32 at
 its native rate; `write_lossless` stores it as FLAC, and `split_segments` cuts long tracks into
 ~30 s pieces.
+
+Still images (a manifest's pictures, stored frames) go through `open_image` / `check_image`: the
+same pixel cap as video frames, read from the header before anything is decoded.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from .audio import SILENCE_PEAK
+from .audio import SILENCE_PEAK, looks_like_text, open_with_ffmpeg
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ogv", ".mpg", ".mpeg",
                     ".3gp", ".wmv", ".ts")
 # 8K UHD is 33 Mpx; anything above is refused before decoding (a 60,000 x 60,000 stream header would
-# otherwise make FFmpeg allocate ~10 GB for one RGB frame).
+# otherwise make FFmpeg allocate ~10 GB for one RGB frame). The same cap holds for every still image
+# (`open_image`): a 12,000 x 12,000 PNG of 168 kB decodes to 576 MB of RGBA and peaked at 4.2 GB when
+# cleaned.
 DEFAULT_MAX_PIXELS = 7680 * 4320
 DEFAULT_MAX_SECONDS = 4 * 3600.0
 # A frame more than this before the wanted offset means the stream ran out (a truncated file, or a
@@ -74,40 +80,59 @@ def square_resize(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(square.resize((size, size), Image.BICUBIC, reducing_gap=3.0))
 
 
-def _text_head(path: Path, size: int = 512) -> str | None:
-    """The start of the file if it is plain text (a renamed .txt/.csv/.html), else None."""
-    with open(path, "rb") as handle:
-        head = handle.read(size)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return text[:40] if text and printable / len(text) > 0.95 else None
-
-
 def _open(path: Path):
     import av
 
     try:
-        return av.open(str(path), metadata_errors="ignore")
-    except av.error.InvalidDataError as exc:
-        head = _text_head(path)
-        if head is not None:
-            raise MediaError(path, "not_media", f"is a text file, not a video (it begins {head!r})") from exc
+        return open_with_ffmpeg(path)
+    except (av.error.InvalidDataError, av.error.ArgumentError) as exc:  # ArgumentError: a demuxer not allowed
         raise MediaError(path, "corrupt", f"corrupt or truncated: FFmpeg finds no valid container "
                                           f"({exc.strerror or exc})") from exc
     except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise MediaError(path, "corrupt", f"cannot be opened: {exc}") from exc
 
 
-def _check_file(path: Path) -> None:
+def open_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open a still image lazily, refusing it from its header when it has more than `max_pixels`
+    pixels (nothing is decoded yet). The caller closes it (use it in a `with`)."""
+    path = Path(path)
+    _check_file(path, "image")
+    try:
+        with warnings.catch_warnings():  # PIL warns from 89 Mpx; our cap is lower and says more
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:  # PIL's own header check (above 179 Mpx)
+        raise MediaError(path, "too_large", f"image is above the limit of {max_pixels:,} pixels "
+                                            f"({exc}); refused before decoding") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise MediaError(path, "bad_image", "not a readable image (no image format recognised)") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise MediaError(path, "too_large", f"image of {width}x{height} is above the limit of {max_pixels:,} "
+                                            f"pixels; refused before decoding")
+    return image
+
+
+def check_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) of a usable image: within the pixel cap (from its header) and decodable to
+    the end (a truncated file fails here, as `Image.verify` would miss)."""
+    with open_image(path, max_pixels) as image:
+        try:
+            image.load()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise MediaError(path, "bad_image", f"image cannot be decoded (truncated or damaged: "
+                                                f"{type(exc).__name__})") from exc
+        return image.size
+
+
+def _check_file(path: Path, what: str = "file") -> None:
     if not path.exists():
-        raise MediaError(path, "missing", "file does not exist")
+        raise MediaError(path, "missing", f"{what} does not exist")
     if not path.is_file():
         raise MediaError(path, "not_file", "is not a regular file")
     if path.stat().st_size == 0:
-        raise MediaError(path, "zero_length", "file is empty (0 bytes)")
+        raise MediaError(path, "zero_length", f"{what} is empty (0 bytes)")
 
 
 def _duration(container, stream) -> float:
@@ -179,6 +204,8 @@ def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
         raise ValueError(f"frame_size must be at least 8, got {frame_size}")
     path = Path(path)
     _check_file(path)
+    if looks_like_text(path):  # before FFmpeg sees it: a text "video" may be a playlist (see audio.py)
+        raise MediaError(path, "not_media", "is a text file, not a video")
     container = _open(path)
     with container:
         if not container.streams.video:
