@@ -2,7 +2,7 @@
 
 For each broker (Redis, and the filesystem transport of the embedded default) it starts one real
 worker and measures
-  * bare round trip: send the bare `gan.tasks.ping` task and wait for its result;
+  * bare round trip: send the bare `jobs.ping` task and wait for its result;
   * job start latency: create_job() until the Job row says RUNNING (what a researcher waits for);
   * progress update: one un-throttled ctx.progress() write (the job layer's per-update cost), and a
     throttled call (what a training loop pays per iteration);
@@ -33,8 +33,8 @@ def child(rounds: int) -> dict:
     from django.core.management import call_command
 
     from evalsite.celery import app
-    from gan.jobs import JobContext, claim_job, create_job
-    from gan.models import Job, JobStatus
+    from jobs.engine import JobContext, claim_job, create_job
+    from jobs.models import Job, JobStatus
 
     call_command("migrate", verbosity=0)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -56,7 +56,7 @@ def child(rounds: int) -> dict:
             # polls again at once; an idle one waits for the broker), so both see the same path.
             time.sleep(0.5)
             t0 = time.perf_counter()
-            app.send_task("gan.tasks.ping", queue="cpu", ignore_result=False).get(timeout=30, interval=0.002)
+            app.send_task("jobs.ping", queue="cpu", ignore_result=False).get(timeout=30, interval=0.002)
             bare.append(time.perf_counter() - t0)
             time.sleep(0.5)
             t0 = time.perf_counter()

@@ -25,7 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gan.ml.data import PairedArrays, decode_images  # noqa: E402
+from gan.ml.paired_arrays import PairedArrays, decode_images  # noqa: E402
 from gan.ml.trainer import Trainer  # noqa: E402
 from gan.ml.variants import ModelConfig, TrainConfig  # noqa: E402
 

@@ -56,8 +56,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "jobs",
     "gan",
     "studies",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -184,13 +186,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker reserves only the message it i
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_ROUTES = {"gan.tasks.run_job": {"queue": "cpu"}}  # the job's own queue wins, see jobs
+CELERY_TASK_ROUTES = {"jobs.run_job": {"queue": "cpu"}}  # the job's own queue wins, see jobs/engine.py
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {
-        "task": "gan.tasks.reap_stale_jobs",
+        "task": "jobs.reap_stale_jobs",
         "schedule": env.float("JOB_REAP_INTERVAL", default=30.0),
         "options": {"queue": "cpu", "expires": 60},
     },

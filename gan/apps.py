@@ -7,5 +7,6 @@ class GanConfig(AppConfig):
     verbose_name = "GAN: data, training, generation, scoring"
 
     def ready(self):
-        # Job kinds register themselves on import; the worker and the admin both need the registry.
-        from . import job_kinds  # noqa: F401
+        # Registers the gan job kinds: the worker and the admin both need the registry. Only the
+        # kinds' params are imported now; their bodies (and PyTorch) load when a job first runs.
+        from . import kinds  # noqa: F401

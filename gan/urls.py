@@ -4,7 +4,6 @@ from . import views
 
 app_name = "gan"
 urlpatterns = [
-    path("progress/", views.job_progress, name="job-progress"),
     path("media/<path:path>", views.staff_media, name="staff-media"),
     path("datasets/<int:dataset_id>/table1/", views.dataset_table1, name="dataset-table1"),
 ]

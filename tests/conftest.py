@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite."""
 import pytest
 
+from tests.celery_worker import Worker, purge_queues
+
 
 def _cuda_available() -> bool:
     import torch
@@ -34,3 +36,20 @@ def staff_user(django_user_model):
 @pytest.fixture
 def plain_user(django_user_model):
     return django_user_model.objects.create_user("plain", "plain@example.org", "plain-pass-123")
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start real Celery workers (solo pool) on the configured broker and the test database."""
+    purge_queues()
+    workers = []
+
+    def start(name="w1", **kwargs):
+        worker = Worker(name, tmp_path, **kwargs)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    purge_queues()

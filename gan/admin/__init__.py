@@ -1,2 +1,2 @@
 """Admin of the gan app, one module per concern."""
-from . import datasets, jobs, results, training  # noqa: F401
+from . import datasets, results, training  # noqa: F401

@@ -5,7 +5,6 @@ import uuid
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -14,10 +13,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from ..jobs import JobError
+from jobs.errors import JobError
+
+from ..media_paths import media_path
 from ..ml.media import DEFAULT_MAX_PIXELS
 from ..models import ClassMap, Dataset, ImportRecord, Pair, PairStatus
-from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning, table1
+from ..selectors.datasets import table1
+from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning
 from ..services.ingest import launch_manifest_import, launch_video_import
 from ..services.splitting import launch_split
 from .media import audio_player, image, thumbnail
@@ -112,7 +114,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def _launched(self, request, job, what):
         self.message_user(request, f"{what}: job #{job.pk} queued.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:gan_job_change", args=[job.pk]))
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
     def import_videos_view(self, request):
         form = VideoImportForm(request.POST or None, request.FILES or None)
@@ -134,7 +136,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _save_upload(upload) -> Path:
-        target = Path(settings.MEDIA_ROOT) / "uploads" / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
+        target = media_path("uploads") / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
         if upload.name.lower().endswith((".tar.gz", ".tar.bz2", ".tar.xz")):
             target = target.with_name(target.stem + "." + ".".join(upload.name.lower().split(".")[-2:]))
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,13 +8,15 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
-from ..models import Dataset, Evaluation, Job
+from jobs.admin import progress_bar, status_badge
+from jobs.models import Job
+
+from ..models import Dataset, Evaluation
 from ..reports import ReportError, dataset_report, ladder_chart, suite_report, suites_of
-from ..reports.data import METRIC_TITLES
+from ..reports.formats import to_csv, to_latex, to_markdown
+from ..reports.tables import METRIC_TITLES
 from ..services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
-from .jobs import JobAdmin
 from .media import media_url
 
 DOWNLOADS = {"csv": ("text/csv", "csv"), "md": ("text/markdown", "md"), "tex": ("application/x-tex", "tex"),
@@ -41,7 +43,7 @@ def _report_response(report, fmt: str, filename: str):
         raise Http404("unknown format")
     if fmt == "json":
         return JsonResponse(report.as_dict(), json_dumps_params={"indent": 2})
-    body = {"csv": report.csv, "md": report.markdown, "tex": report.latex}[fmt]()
+    body = {"csv": to_csv, "md": to_markdown, "tex": to_latex}[fmt](report)
     content_type, extension = DOWNLOADS[fmt]
     response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{extension}"'
@@ -130,7 +132,7 @@ class EvaluationAdmin(admin.ModelAdmin):
     def results_index(self, request):
         form = SuiteLaunchForm(request.POST or None)
         if request.method == "POST":
-            if not request.user.has_perm("gan.add_job"):
+            if not request.user.has_perm("jobs.add_job"):
                 self.message_user(request, "You may not launch jobs.", messages.ERROR)
             elif form.is_valid():
                 d = form.cleaned_data
@@ -164,8 +166,8 @@ class EvaluationAdmin(admin.ModelAdmin):
             downloads=[(label, download_url(fmt)) for fmt, label in
                        (("csv", "CSV"), ("md", "Markdown"), ("tex", "LaTeX"), ("json", "JSON"))],
             tables=html_tables(report), job=job,
-            progress=JobAdmin.progress_bar(None, job) if job else "",
-            status=JobAdmin.status_badge(None, job) if job else ""))
+            progress=progress_bar(job) if job else "",
+            status=status_badge(job) if job else ""))
 
     def dataset_results(self, request, dataset_id):
         dataset = get_object_or_404(Dataset, pk=dataset_id)
@@ -210,8 +212,3 @@ class EvaluationAdmin(admin.ModelAdmin):
         except ReportError as exc:
             raise Http404(str(exc))
         return _report_response(report, fmt, f"results-{report.dataset}-suite{job_id}")
-
-
-def results_link(dataset) -> str:
-    return format_html('<a href="{}">results</a>', reverse("admin:gan_results_dataset", args=[dataset.pk]))
-

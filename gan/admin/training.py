@@ -3,13 +3,16 @@ loss curve and the latest sample grid, checkpoints, and a 'generate images' acti
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
-from ..jobs import JobError
+from jobs.admin import PROGRESS_MEDIA, progress_bar, status_badge
+from jobs.errors import JobError
+
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, GeneratedImage, TrainingRun
 from ..services.generation import launch_generation
 from ..services.training import launch_training
-from .jobs import JobAdmin
 from .media import image, thumbnail
 
 FEATURE_KINDS = [("soundnet", "SoundNet layer 18"), ("spectrogram", "Spectrogram"),
@@ -58,8 +61,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
     actions = ["generate_from_final"]
 
     class Media:
-        css = {"all": ["gan/job_progress.css"]}
-        js = ["gan/job_progress.js"]
+        css = PROGRESS_MEDIA["css"]
+        js = PROGRESS_MEDIA["js"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -100,20 +103,17 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def job_status(self, run):
-        return JobAdmin.status_badge(None, run.job) if run.job else "-"
+        return status_badge(run.job) if run.job else "-"
 
     @admin.display(description="progress")
     def job_progress(self, run):
-        return JobAdmin.progress_bar(None, run.job) if run.job else "-"
+        return progress_bar(run.job) if run.job else "-"
 
     @admin.display(description="job")
     def job_link(self, run):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         if not run.job:
             return "-"
-        return format_html('<a href="{}">{}</a>', reverse("admin:gan_job_change", args=[run.job_id]), run.job)
+        return format_html('<a href="{}">{}</a>', reverse("admin:jobs_job_change", args=[run.job_id]), run.job)
 
     @admin.display(description="loss curves")
     def loss_curve(self, run):

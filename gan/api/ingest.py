@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ..models import Dataset, ImportRecord, ImportStatus
-from ..services.cleaning import table1, table1_csv
+from ..selectors.datasets import table1, table1_csv
 
 
 class DatasetIngestSerializer(serializers.ModelSerializer):

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
-from ..models import Evaluation, Job
+from jobs.models import Job
+
+from ..models import Evaluation
 
 
 class EvaluationSerializer(serializers.ModelSerializer):

@@ -8,8 +8,11 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ..models import Dataset, Evaluation, Job
+from jobs.models import Job
+
+from ..models import Dataset, Evaluation
 from ..reports import dataset_report, suite_report
+from ..reports.formats import to_csv, to_latex, to_markdown
 from .serializers import EvaluationSerializer, SuiteSerializer
 
 FILTERS = {"dataset": "dataset__name", "checkpoint": "checkpoint_id", "metric": "metric",
@@ -71,11 +74,11 @@ class DatasetReportViewSet(viewsets.ViewSet):
 
 def _formatted(report, fmt: str, name: str):
     if fmt == "csv":
-        return _text(report.csv(), "text/csv", f"results-{name}.csv")
+        return _text(to_csv(report), "text/csv", f"results-{name}.csv")
     if fmt == "md":
-        return _text(report.markdown(), "text/markdown", f"results-{name}.md")
+        return _text(to_markdown(report), "text/markdown", f"results-{name}.md")
     if fmt == "tex":
-        return _text(report.latex(), "application/x-tex", f"results-{name}.tex")
+        return _text(to_latex(report), "application/x-tex", f"results-{name}.tex")
     if fmt != "json":
         return Response({"error": f"as must be json, csv, md or tex, not {fmt!r}"}, status=400)
     return Response(report.as_dict())

@@ -252,6 +252,14 @@ def load_soundnet(path: str | os.PathLike | None = None, device: str | torch.dev
     return model.to(device).eval()
 
 
+@lru_cache(maxsize=4)
+def cached_soundnet(path: str, device: str = "cpu") -> SoundNet8:
+    """load_soundnet, once per weights file and device for the whole process: a worker's jobs
+    (feature extraction, cleaning) share it instead of loading 30 MB of weights each time.
+    Callers only run it (eval mode); none may change its weights."""
+    return load_soundnet(path, device=device)
+
+
 def prepare_waveform(wave: np.ndarray, sr: int, resample_to: int | None = SOUNDNET_SAMPLE_RATE,
                      min_length: int | None = None) -> np.ndarray:
     """A ±1 mono waveform made ready for SoundNet: resampled (None keeps the native rate, as the

@@ -13,19 +13,20 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
 from . import losses
 from .checkpoint import CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
-from .data import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
+from .paired_arrays import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
 from .generate import class_grid, to_uint8
 from .networks import build_networks
 from .variants import ModelConfig, TrainConfig, Variant, get_variant
 
-METRICS = ("d_loss", "g_loss", "d_adv", "g_adv", "gp", "d_aux", "g_aux", "d_real", "d_fake")
+# What the trainer logs every step (averaged over log_every steps into the history).
+LOSS_NAMES = ("d_loss", "g_loss", "d_adv", "g_adv", "gp", "d_aux", "g_aux", "d_real", "d_fake")
 SAMPLE_DIR = "samples"
 
 
@@ -33,20 +34,17 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last checkpoint on disk is the last good state."""
 
 
-class TrainingCallbacks(Protocol):
-    """What the trainer calls back; any object providing some of these methods will do."""
-
-    def on_progress(self, step: int, total: int, metrics: dict[str, float]) -> None: ...
-    def should_stop(self) -> bool: ...
-    def on_checkpoint(self, path: Path, step: int) -> None: ...
-    def on_samples(self, path: Path, step: int) -> None: ...
-
-
 def _resolve_flag(flag: str, device: torch.device) -> bool:
     return flag == "on" or (flag == "auto" and device.type == "cuda")
 
 
 class Trainer:
+    """Trains one variant on PairedArrays, checkpointing into run_dir.
+
+    `callbacks` is any object with some of: on_progress(step, total, losses), should_stop() -> bool,
+    on_checkpoint(path, step), on_samples(path, step); missing methods are skipped.
+    """
+
     def __init__(self, model_cfg: ModelConfig, variant: Variant | str, train_cfg: TrainConfig,
                  data: PairedArrays, run_dir: str | os.PathLike, device: str | torch.device | None = None,
                  callbacks: Any = None, metadata: dict | None = None):
@@ -79,8 +77,8 @@ class Trainer:
         self.noise = torch.Generator().manual_seed(train_cfg.seed)   # CPU: identical draws on every device
         self.step = 0
         self.elapsed_s = 0.0
-        self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in METRICS}}
-        self._window: dict[str, float] = {k: 0.0 for k in METRICS}
+        self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in LOSS_NAMES}}
+        self._window: dict[str, float] = {k: 0.0 for k in LOSS_NAMES}
         self._window_count = 0
         self._fixed_rows = fixed_sample_indices(data.labels, train_cfg.samples_per_class, train_cfg.seed)
         fixed_noise = torch.Generator().manual_seed(train_cfg.seed + 104729)
@@ -230,14 +228,14 @@ class Trainer:
 
     # --- bookkeeping ------------------------------------------------------------------------------
     def _record(self, values: dict[str, float]) -> None:
-        for k in METRICS:
+        for k in LOSS_NAMES:
             self._window[k] += values[k]
         self._window_count += 1
         if self.step % self.train_cfg.log_every == 0 or self.step == self.total:
             self.history["step"].append(self.step)
-            for k in METRICS:
+            for k in LOSS_NAMES:
                 self.history[k].append(self._window[k] / self._window_count)
-            self._window = {k: 0.0 for k in METRICS}
+            self._window = {k: 0.0 for k in LOSS_NAMES}
             self._window_count = 0
 
     def _rng_state(self) -> dict:

@@ -1,10 +1,9 @@
-"""ORM models of the gan app, one concept per module."""
-from .data import Dataset, Pair, PairStatus, Split
+"""ORM models of the gan app, one concept per module (jobs.models.Job is the engine's)."""
+from .dataset import Dataset, Pair, PairStatus, Split
 from .evaluation import Evaluation, ImageSource, Metric
 from .generation import GeneratedImage
 from .ingest import ClassMap, ImportRecord, ImportStatus
-from .job import FINISHED_STATUSES, Job, JobStatus, Queue
 from .training import Checkpoint, TrainingRun
 
-__all__ = ["Checkpoint", "ClassMap", "Dataset", "Evaluation", "FINISHED_STATUSES", "GeneratedImage", "ImageSource",
-           "ImportRecord", "ImportStatus", "Job", "JobStatus", "Metric", "Pair", "PairStatus", "Queue", "Split", "TrainingRun"]
+__all__ = ["Checkpoint", "ClassMap", "Dataset", "Evaluation", "GeneratedImage", "ImageSource", "ImportRecord",
+           "ImportStatus", "Metric", "Pair", "PairStatus", "Split", "TrainingRun"]

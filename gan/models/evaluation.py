@@ -2,8 +2,9 @@
 images: the upper bound), labelled with everything that makes two numbers comparable or not."""
 from django.db import models
 
-from .data import Dataset, Split
-from .job import Job
+from jobs.models import Job
+
+from .dataset import Dataset, Split
 from .training import Checkpoint
 
 

@@ -1,8 +1,9 @@
 """Images generated from sounds, each with its full provenance."""
 from django.db import models
 
-from .data import Pair
-from .job import Job
+from jobs.models import Job
+
+from .dataset import Pair
 from .training import Checkpoint
 
 

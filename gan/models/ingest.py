@@ -1,8 +1,9 @@
 """What an import did with each source file, and the researcher-defined class maps used for cleaning."""
 from django.db import models
 
-from .data import Dataset
-from .job import Job
+from jobs.models import Job
+
+from .dataset import Dataset
 
 
 class ImportStatus(models.TextChoices):

@@ -2,8 +2,9 @@
 from django.conf import settings
 from django.db import models
 
-from .data import Dataset
-from .job import Job
+from jobs.models import Job
+
+from .dataset import Dataset
 
 
 class TrainingRun(models.Model):

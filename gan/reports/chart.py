@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-from .data import METRIC_TITLES, Table
+from .tables import METRIC_TITLES, Table
 
 
 def _interval(score) -> tuple[float, float]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Count
 
+from jobs.models import Job
+
 from ..ml.variants import VARIANTS
-from ..models import Checkpoint, Dataset, Evaluation, Job, PairStatus
-from .data import METRIC_ORDER, CountTable, Report, Row, Score, Table
+from ..models import Checkpoint, Dataset, Evaluation, PairStatus
+from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table
 
 FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}
 FEATURE_ORDER = ("spectrogram", "fbank", "mfcc", "soundnet")  # the paper's Table 2 order

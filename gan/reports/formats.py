@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .data import METRIC_TITLES, Report, Row, Table
+from .tables import METRIC_TITLES, Report, Row, Table
 
 CSV_HEADER = ["dataset", "suite_job", "table", "row", "label", "metric", "value", "std", "n", "classifier",
               "order", "splits", "order_seed", "variant", "feature", "run_id", "checkpoint_id",

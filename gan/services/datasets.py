@@ -1,4 +1,4 @@
-"""Datasets: import a folder with a manifest.csv as Dataset/Pair rows; load pairs as arrays."""
+"""Datasets: import a folder with a manifest.csv as Dataset/Pair rows; decode pairs' images."""
 from __future__ import annotations
 
 import csv
@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
+from ..media_paths import media_path
 from ..models import Dataset, Pair, PairStatus, Split
 
 MANIFEST_COLUMNS = ("sound", "image", "label")
@@ -17,10 +17,6 @@ MANIFEST_COLUMNS = ("sound", "image", "label")
 
 class DatasetImportError(ValueError):
     """The manifest or its files cannot become a dataset; nothing was stored."""
-
-
-def media_path(relative: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / relative
 
 
 def import_manifest(name: str, folder: str | Path, *, source: str, description: str = "",
@@ -79,10 +75,6 @@ def import_manifest(name: str, folder: str | Path, *, source: str, description: 
             for row in rows
         ])
     return dataset
-
-
-def usable_pairs(dataset: Dataset, split: str):
-    return dataset.pairs.filter(split=split, status=PairStatus.KEPT).order_by("id")
 
 
 def load_images(pairs, image_size: int, channels: int) -> np.ndarray:

@@ -15,17 +15,20 @@ import shutil
 import tarfile
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
-from ..jobs import JobContext, JobError, create_job, job_kind
+from jobs.engine import JobContext, create_job
+from jobs.errors import JobError
+from jobs.models import Job
+
+from ..media_paths import media_path
 from ..ml.audio import AudioError, load_audio
 from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract, split_segments, write_lossless
-from ..models import Dataset, ImportRecord, ImportStatus, Job, Pair, PairStatus, Split
-from .datasets import media_path
+from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus, Split
 
 MAX_ARCHIVE_BYTES = 50 * 1024**3  # unpacked size refused above this (an archive bomb, or a mistake)
 UNLABELLED = "unlabelled"
@@ -154,9 +157,7 @@ def _summary(ctx: JobContext, counts: Counter, codes: Counter, total: int) -> di
             "failures_by_kind": dict(sorted(codes.items()))}
 
 
-@job_kind("import_videos", queue="cpu", params=VideoImportParams, label="Import videos (frames + sound)")
-def run_video_import(ctx: JobContext, params: dict) -> dict:
-    p = VideoImportParams(**params)
+def run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
     dataset = dataset_for_import(p.dataset, "videos", p.frame_size)
     if p.archive:
         archive = Path(p.archive)
@@ -204,7 +205,7 @@ def run_video_import(ctx: JobContext, params: dict) -> dict:
         ctx.progress(index + 1, len(videos), metrics=_summary(ctx, counts, codes, len(videos)),
                      message=f"{index + 1}/{len(videos)} videos")
     summary = dict(_summary(ctx, counts, codes, len(videos)), ignored_files=ignored)
-    _finish_dataset(dataset, "import_videos", params, summary)
+    _finish_dataset(dataset, "import_videos", asdict(p), summary)
     return summary
 
 
@@ -283,9 +284,7 @@ def _copy_in(dataset: Dataset, path: Path) -> str:
     return relative
 
 
-@job_kind("import_manifest", queue="cpu", params=ManifestImportParams, label="Import a CSV manifest of sound/image files")
-def run_manifest_import(ctx: JobContext, params: dict) -> dict:
-    p = ManifestImportParams(**params)
+def run_manifest_import(ctx: JobContext, p: ManifestImportParams) -> dict:
     manifest = Path(p.manifest)
     if not manifest.is_file():
         raise JobError(f"manifest {manifest} does not exist")
@@ -329,5 +328,5 @@ def run_manifest_import(ctx: JobContext, params: dict) -> dict:
                 counts["imported"] += 1
         ctx.progress(index + 1, len(rows), metrics=_summary(ctx, counts, codes, len(rows)),
                      message=f"{index + 1}/{len(rows)} rows")
-    _finish_dataset(dataset, "import_manifest", params, _summary(ctx, counts, codes, len(rows)))
+    _finish_dataset(dataset, "import_manifest", asdict(p), _summary(ctx, counts, codes, len(rows)))
     return _summary(ctx, counts, codes, len(rows))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from ..jobs import JobContext, create_job, job_kind
+from jobs.engine import create_job
+
 from ..models import Dataset, PairStatus, Split
 
 
@@ -83,12 +84,3 @@ class SplitParams:
 
 def launch_split(dataset: Dataset, *, user=None, enqueue: bool = True, **params):
     return create_job("split_dataset", {"dataset_id": dataset.pk, **params}, user=user, enqueue=enqueue)
-
-
-@job_kind("split_dataset", queue="cpu", params=SplitParams, label="Split a dataset into train/test by source")
-def run_split(ctx: JobContext, params: dict) -> dict:
-    p = SplitParams(**params)
-    summary = split_dataset(Dataset.objects.get(pk=p.dataset_id), test_fraction=p.test_fraction, seed=p.seed,
-                            include_discarded=p.include_discarded)
-    ctx.progress(1, 1)
-    return {k: v for k, v in summary.items() if k != "per_class"}

@@ -1,4 +1,5 @@
-"""The paper's experiment suite as one job graph: a parent `suite` job and its children.
+"""The paper's experiment suite as one job graph: a parent `suite` job and its children. This module
+plans and launches it; the parent's body is gan/kinds/suite.py.
 
 For one dataset it trains variant g with each sound feature (Table 2) and variants b-g with the
 SoundNet feature (Table 4; g/SoundNet is shared by both tables), generates images from the test
@@ -11,8 +12,8 @@ Why the parent cannot deadlock (the embedded default runs ONE worker, concurrenc
 queues, and the parent occupies it while it waits):
   * the parent is a `cpu`-queue job, so on a real deployment it never holds a GPU worker;
   * 'inline' children (the quick preset's default): the parent runs each child itself, in a thread
-    of its own process, through the engine's normal claim (execute_job), so a child has its own Job
-    row, progress, log and error exactly as if a worker ran it, and no second worker is needed;
+    of its own process, through the engine's normal claim (jobs/runner.py), so a child has its own
+    Job row, progress, log and error exactly as if a worker ran it, and no second worker is needed;
   * 'dispatch' children (the paper preset's default): children are enqueued on their own queue (so
     several GPU workers train in parallel) and the parent waits. If none of the waiting children
     has started anywhere for `steal_after_s` seconds, no worker is serving them (the one-worker
@@ -23,26 +24,23 @@ Cancelling the parent cancels the child it is running or waiting for and stops t
 """
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 
-from ..jobs import JobCancelled, JobContext, JobError, cancel_job, create_job, execute_job, job_kind, retry_job
+from jobs.engine import create_job
+from jobs.errors import JobError
+from jobs.models import Job
+
 from ..ml.features import KINDS as FEATURE_KINDS
 from ..ml.features import FeatureSpec
 from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
-from ..models import Checkpoint, Dataset, Job, JobStatus, Split
-from .datasets import usable_pairs
-from .generation import launch_generation
-from .scoring import CLASSIFIERS, METRICS, EvaluationError, check_weights, class_index_map, launch_evaluation
-from .training import launch_training
+from ..models import Dataset, Metric, Split
+from ..selectors.datasets import usable_pairs
+from .scoring import CLASSIFIERS, EvaluationError, check_weights, class_index_map
 
 TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
 CHILD_MODES = ("inline", "dispatch")
-POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,9 +113,9 @@ class SuiteParams:
             raise ValueError(f"table4_feature must be one of {list(FEATURE_KINDS)}")
         if self.classifier not in CLASSIFIERS:
             raise ValueError(f"classifier must be one of {list(CLASSIFIERS)}")
-        bad = sorted(set(self.metrics) - set(METRICS))
+        bad = sorted(set(self.metrics) - set(Metric.values))
         if bad:
-            raise ValueError(f"unknown metrics {bad}; valid: {list(METRICS)}")
+            raise ValueError(f"unknown metrics {bad}; valid: {Metric.values}")
         if self.children and self.children not in CHILD_MODES:
             raise ValueError(f"children must be one of {list(CHILD_MODES)}")
         if self.steal_after_s < 0:
@@ -210,147 +208,3 @@ def launch_suite(dataset: Dataset, *, user=None, enqueue: bool = True, **options
         return create_job("suite", {"dataset_id": dataset.pk, **options}, user=user, enqueue=enqueue)
     except JobError as exc:
         raise SuiteError(str(exc)) from exc
-
-
-# --- running children ---------------------------------------------------------------------------------
-
-
-class _Runner:
-    """Runs or waits for the children of one stage, keeping the parent's progress and cancel live."""
-
-    def __init__(self, ctx: JobContext, plan: dict, total: int, steal_after_s: float):
-        self.ctx, self.plan, self.total = ctx, plan, total
-        self.inline = plan["children"] == "inline"
-        self.steal_after_s = steal_after_s
-        self.done = 0
-
-    def save(self, message: str) -> None:
-        self.ctx.progress(self.done, self.total, metrics={"plan": self.plan}, message=message, force=True)
-
-    def see_through(self, job_ids: list[int], label: str) -> None:
-        """Return when every job succeeded; raise JobError naming the first that failed.
-
-        Children that had already failed before this call (a resumed or retried suite) get one
-        more go through the engine's retry; a child failing now fails the suite.
-        """
-        for job in Job.objects.filter(pk__in=job_ids, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]):
-            self.ctx.log(f"retrying {job.kind} #{job.pk} ({job.status} before)")
-            retry_job(job.pk)
-        pending = list(job_ids)
-        idle_since = time.monotonic()
-        while pending:
-            self._check_cancel(pending)
-            jobs = {job.pk: job for job in Job.objects.filter(pk__in=pending)}
-            for pk in list(pending):
-                job = jobs[pk]
-                if job.status == JobStatus.SUCCEEDED:
-                    pending.remove(pk)
-                    self.done += 1
-                    self.save(f"{label}: {job.kind} #{pk} done")
-                elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-                    self._cancel_children([other for other in pending if other != pk])
-                    raise JobError(f"{job.kind} job #{pk} ({label}) {job.status}: {job.message}")
-            queued = [pk for pk in pending if jobs[pk].status == JobStatus.QUEUED]
-            if any(jobs[pk].status == JobStatus.RUNNING for pk in pending):
-                idle_since = time.monotonic()
-            stalled = self.steal_after_s > 0 and time.monotonic() - idle_since >= self.steal_after_s
-            if queued and (self.inline or stalled):
-                if stalled:
-                    self.ctx.log(f"no worker started job #{queued[0]} in {self.steal_after_s:g} s: "
-                                 "running it here")
-                self._run_here(queued[0], label)
-                idle_since = time.monotonic()
-            elif pending:
-                time.sleep(POLL_SECONDS)
-
-    def _run_here(self, job_id: int, label: str) -> None:
-        def target():
-            try:
-                if self.plan.get("torch_threads"):
-                    import torch
-
-                    torch.set_num_threads(self.plan["torch_threads"])
-                execute_job(job_id, f"suite-{self.ctx.job_id}")
-            finally:
-                connection.close()  # this thread's own database connection
-
-        thread = threading.Thread(target=target, name=f"suite-child-{job_id}", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            thread.join(POLL_SECONDS)
-            child = Job.objects.filter(pk=job_id).values("kind", "progress", "message").first()
-            try:
-                self.ctx.progress(self.done, self.total,
-                                  message=f"{label}: {child['kind']} #{job_id} {100 * child['progress']:.0f}% "
-                                          f"{child['message']}"[:200])
-            except JobCancelled:
-                self._cancel_children([job_id])
-                thread.join()
-                raise
-
-    def _check_cancel(self, pending: list[int]) -> None:
-        try:
-            self.ctx.check_cancelled()
-        except JobCancelled:
-            self._cancel_children(pending)
-            raise
-
-    def _cancel_children(self, job_ids) -> None:
-        for pk in job_ids:
-            try:
-                cancel_job(pk)
-            except JobError:
-                pass  # already finished
-        self.ctx.log(f"cancelled children {list(job_ids)}")
-
-
-@job_kind("suite", queue="cpu", params=SuiteParams, label="Paper experiment suite (Tables 2-4, Fig. 2)")
-def run_suite(ctx: JobContext, params: dict) -> dict:
-    p = SuiteParams(**params)
-    dataset = Dataset.objects.get(pk=p.dataset_id)
-    plan = ctx.metrics.get("plan") or build_plan(p, dataset)  # a resumed suite keeps its children
-    cells = plan["cells"]
-    total = 3 * len(cells) + 1
-    runner = _Runner(ctx, plan, total, p.steal_after_s)
-    enqueue = plan["children"] == "dispatch"
-    for note in plan["notes"]:
-        ctx.log(note)
-    ctx.log(f"{len(cells)} runs ({plan['preset']} preset, children {plan['children']})")
-
-    for cell in cells:
-        if not cell["jobs"].get("train"):
-            run = launch_training(dataset, variant=cell["variant"], feature={"kind": cell["feature"],
-                                                                             **p.feature_options},
-                                  model=plan["model"], train=plan["train"], enqueue=enqueue,
-                                  name=f"suite #{ctx.job_id} {cell['key']}", user=None)
-            cell["run_id"], cell["jobs"]["train"] = run.pk, run.job_id
-    runner.save("training")
-    runner.see_through([c["jobs"]["train"] for c in cells], "train")
-
-    for cell in cells:
-        if not cell["jobs"].get("generate"):
-            final = Checkpoint.objects.filter(run_id=cell["run_id"], is_final=True).first()
-            if final is None:
-                raise JobError(f"run #{cell['run_id']} ({cell['key']}) finished without a final checkpoint")
-            cell["checkpoint_id"] = final.pk
-            cell["jobs"]["generate"] = launch_generation([final], volumes=TABLE3_VOLUMES, seeds=(0,),
-                                                         enqueue=enqueue).pk
-    runner.save("generating")
-    runner.see_through([c["jobs"]["generate"] for c in cells], "generate")
-
-    scoring = dict(metrics=plan["metrics"], classifier=p.classifier, class_map=p.class_map, splits=p.splits,
-                   order=p.order, enqueue=enqueue)
-    try:
-        for cell in cells:
-            if not cell["jobs"].get("evaluate"):
-                checkpoint = Checkpoint.objects.get(pk=cell["checkpoint_id"])
-                cell["jobs"]["evaluate"] = launch_evaluation(checkpoint=checkpoint, **scoring).pk
-        if not plan["real"]["jobs"].get("evaluate"):
-            plan["real"]["jobs"]["evaluate"] = launch_evaluation(dataset=dataset, split=p.upper_bound_split,
-                                                                 **scoring).pk
-    except EvaluationError as exc:
-        raise JobError(f"cannot score: {exc}") from exc
-    runner.save("scoring")
-    runner.see_through([c["jobs"]["evaluate"] for c in cells] + [plan["real"]["jobs"]["evaluate"]], "evaluate")
-    runner.save("done")
-    return {"plan": plan, "children": total}

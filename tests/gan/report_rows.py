@@ -1,5 +1,6 @@
 """Database rows of a finished small suite (no training: the rows only), for report and API tests."""
-from gan.models import Checkpoint, Dataset, Evaluation, Job, JobStatus, Pair, TrainingRun
+from gan.models import Checkpoint, Dataset, Evaluation, Pair, TrainingRun
+from jobs.models import Job, JobStatus
 
 CLASSES = ["cat", "dog", "=cmd"]  # a class name a spreadsheet would run as a formula
 

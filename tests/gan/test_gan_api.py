@@ -5,7 +5,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from gan.models import Job
+from jobs.models import Job
 from tests.gan.report_rows import make_suite_rows
 
 pytestmark = pytest.mark.django_db

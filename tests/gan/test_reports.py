@@ -8,8 +8,8 @@ import pytest
 
 from gan.reports import dataset_report, ladder_chart, suite_report
 from gan.reports.chart import _interval
-from gan.reports.data import Score
-from gan.reports.formats import latex_escape
+from gan.reports.formats import latex_escape, to_csv, to_latex, to_markdown
+from gan.reports.tables import Score
 from tests.gan.report_rows import make_suite_rows
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_dataset_report_uses_the_newest_scored_final_checkpoints(rows):
 
 def test_csv_has_one_line_per_number_with_its_provenance_and_no_formulas(rows):
     _, suite = rows
-    text = suite_report(suite).csv()
+    text = to_csv(suite_report(suite))
     lines = list(csv.DictReader(io.StringIO(text)))
     is_g = [r for r in lines if r["table"] == "4" and r["row"] == "g/mfcc" and r["metric"] == "inception_score"]
     assert len(is_g) == 1
@@ -72,12 +72,12 @@ def test_csv_has_one_line_per_number_with_its_provenance_and_no_formulas(rows):
 def test_markdown_and_latex_state_n_classifier_convention_and_source(rows):
     _, suite = rows
     report = suite_report(suite)
-    markdown = report.markdown()
+    markdown = to_markdown(report)
     assert "| (g) + Auxiliary Classifier | 1.50 ± 0.20 | 20 | 40.0% | 20 | checkpoint #" in markdown
     assert "10 splits, class-ordered, no shuffle (paper)" in markdown
     assert "| (a) Upper bound (real images) | 2.90 ± 0.05 | 3 | 100.0% | 3 | real images |" in markdown
     assert "## Class consistency per class" in markdown and "25% (n=4)" in markdown
-    latex = report.latex()
+    latex = to_latex(report)
     assert "$1.50 \\pm 0.20$ & 20 & 40.0\\% & 20" in latex
     assert "domain-cnn (pets); 10 splits" in latex and "\\label{tab:table4}" in latex
     assert latex_escape("a_b 50% {x}") == "a\\_b 50\\% \\{x\\}"

@@ -3,14 +3,16 @@ domain classifier is trained once per dataset; bad requests store nothing and sa
 import numpy as np
 import pytest
 
-from gan.jobs import create_job, execute_job
+from gan.kinds import evaluate
 from gan.ml import metrics
-from gan.models import Evaluation, GeneratedImage, Job, JobStatus
+from gan.models import Evaluation, GeneratedImage
 from gan.services import scoring
 from gan.services.datasets import import_manifest
 from gan.services.generation import launch_generation
 from gan.services.scoring import EvaluationError, launch_evaluation
 from gan.services.training import launch_training
+from jobs.engine import create_job, execute_job
+from jobs.models import Job, JobStatus
 from tests.gan.synthetic import write_tone_dataset
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -52,8 +54,8 @@ def test_generated_images_are_scored_as_the_metric_functions_score_them(generate
     assert is_row.classifier == "domain-cnn (tones)"
     # the same classifier on the same images in class order gives the same numbers
     dataset = generated.run.dataset
-    classifier, info = scoring.domain_classifier(dataset)
-    images = scoring.load_generated(generated, "test", 1.0, 0, channels=3)
+    classifier, info = evaluate.domain_classifier(dataset)
+    images = evaluate.load_generated(generated, "test", 1.0, 0, channels=3)
     assert images.labels.tolist() == [0, 0, 1, 1, 2, 2]  # class-ordered: high, low, mid
     probs = classifier.predict_proba(images.images)
     expected = metrics.inception_score(probs, splits=3, order="paper")
@@ -77,7 +79,7 @@ def test_real_images_give_the_upper_bound_and_the_domain_classifier_is_cached(to
     assert cc.value == 1.0  # three colours: the tone dataset's images are trivially separable
     is_row = Evaluation.objects.get(job=job, metric="inception_score")
     assert 1.0 <= is_row.value <= 3.0  # at most the number of classes
-    cached = scoring.domain_classifier_path(tones)
+    cached = evaluate.domain_classifier_path(tones)
     stamp = cached.stat().st_mtime_ns
     again = run(launch_evaluation(dataset=tones, splits=2, order="shuffled", order_seed=7, enqueue=False))
     assert again.status == JobStatus.SUCCEEDED

@@ -2,11 +2,13 @@
 progress view, its resumption, and its refusals."""
 import pytest
 
-from gan.jobs import JobContext, claim_job, execute_job
-from gan.models import Checkpoint, Evaluation, GeneratedImage, Job, JobStatus, TrainingRun
+from gan.models import Checkpoint, Evaluation, GeneratedImage, TrainingRun
 from gan.reports import suite_report
+from gan.reports.formats import to_csv, to_markdown
 from gan.services.datasets import import_manifest
 from gan.services.suite import SuiteError, SuiteParams, build_plan, launch_suite
+from jobs.engine import execute_job
+from jobs.models import Job, JobStatus
 from tests.gan.synthetic import write_tone_dataset
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -54,7 +56,7 @@ def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
         assert row.scores["inception_score"].n == 6 and row.scores["inception_score"].splits == 3
         assert row.checkpoint_id and (media_root / row.images["class_grid"]).is_file()
         assert (media_root / row.images["volume_table"]).is_file()
-    assert "Class consistency" in report.markdown() and "f/mfcc" in report.csv()
+    assert "Class consistency" in to_markdown(report) and "f/mfcc" in to_csv(report)
 
     # a second run of the same suite job (as after a lost worker) reuses every finished child
     Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
@@ -64,7 +66,7 @@ def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
 
 @pytest.mark.slow
 def test_a_failed_child_fails_the_suite_and_a_retry_resumes(tones, media_root):
-    from gan.jobs import retry_job
+    from jobs.engine import retry_job
     from gan.models import Pair
 
     pair = Pair.objects.filter(dataset=tones, split="train").first()
@@ -82,22 +84,6 @@ def test_a_failed_child_fails_the_suite_and_a_retry_resumes(tones, media_root):
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert TrainingRun.objects.count() == 1 and Job.objects.filter(kind="train").get().attempts == 1
-
-
-def test_dispatch_mode_runs_a_child_no_worker_takes(tones, monkeypatch):
-    """One worker, busy with the parent: the parent runs the waiting child itself."""
-    from gan.services import suite
-
-    ran = []
-    monkeypatch.setattr(suite, "POLL_SECONDS", 0.01)
-    monkeypatch.setattr(suite, "execute_job", lambda pk, worker: ran.append(pk) or Job.objects.filter(
-        pk=pk).update(status=JobStatus.SUCCEEDED))
-    parent = launch_suite(tones, enqueue=False, **TINY)
-    ctx = JobContext(claim_job(parent.pk, "test"))
-    child = Job.objects.create(kind="train", queue="gpu")  # queued, and no worker will take it
-    runner = suite._Runner(ctx, {"children": "dispatch"}, total=1, steal_after_s=0.05)
-    runner.see_through([child.pk], "train")
-    assert ran == [child.pk] and runner.done == 1
 
 
 def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):

@@ -2,10 +2,9 @@
 (default: a tqdm bar while it runs in this process, exactly as a worker would run it) or queue it."""
 from django.core.management.base import CommandError
 
-from gan.jobs import JobError
 from gan.models import Dataset
-
-from ._follow import follow_job
+from jobs.errors import JobError
+from jobs.follow import follow_job
 
 
 def add_run_options(parser):

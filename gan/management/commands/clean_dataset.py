@@ -1,7 +1,8 @@
 """Clean a dataset: keep a pair when SoundNet and the image classifier agree through the class map."""
 from django.core.management.base import BaseCommand
 
-from gan.services.cleaning import IMAGE_CLASSIFIERS, launch_cleaning, table1
+from gan.selectors.datasets import table1
+from gan.services.cleaning import IMAGE_CLASSIFIERS, launch_cleaning
 
 from ._ingest_common import add_run_options, dataset_named, launch_and_follow
 

@@ -3,10 +3,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gan.models import Checkpoint, Dataset, Evaluation
-from gan.services.scoring import CLASSIFIERS, METRICS, EvaluationError, launch_evaluation
-
-from ._follow import follow_job
+from gan.models import Checkpoint, Dataset, Evaluation, Metric
+from gan.services.scoring import CLASSIFIERS, EvaluationError, launch_evaluation
+from jobs.follow import follow_job
 
 
 class Command(BaseCommand):
@@ -17,7 +16,7 @@ class Command(BaseCommand):
         target.add_argument("--checkpoint", type=int, help="checkpoint id (its generated images)")
         target.add_argument("--real", metavar="DATASET", help="score the real images of this dataset")
         parser.add_argument("--metrics", default="inception_score,class_consistency",
-                            help=f"comma-separated, of {', '.join(METRICS)}")
+                            help=f"comma-separated, of {', '.join(Metric.values)}")
         parser.add_argument("--classifier", default="domain", choices=CLASSIFIERS)
         parser.add_argument("--split", default="test", help="test or train (real images also: all)")
         parser.add_argument("--volume", type=float, default=1.0)

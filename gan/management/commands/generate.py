@@ -1,11 +1,10 @@
 """Generate images from test sounds with checkpoints, at several volumes and seeds."""
 from django.core.management.base import BaseCommand, CommandError
 
-from gan.jobs import JobError
 from gan.models import Checkpoint, TrainingRun
 from gan.services.generation import launch_generation
-
-from ._follow import follow_job
+from jobs.errors import JobError
+from jobs.follow import follow_job
 
 
 class Command(BaseCommand):

@@ -5,8 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gan.models import Dataset
 from gan.services.suite import PRESETS, SuiteError, launch_suite
-
-from ._follow import follow_job
+from jobs.follow import follow_job
 
 
 def _csv(value):

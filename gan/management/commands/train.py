@@ -3,11 +3,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gan.jobs import JobError
 from gan.models import Dataset
 from gan.services.training import launch_training
-
-from ._follow import follow_job
+from jobs.errors import JobError
+from jobs.follow import follow_job
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from gan.ml.data import PairedArrays
 from gan.ml.generate import generate_images
+from gan.ml.paired_arrays import PairedArrays
 from gan.ml.trainer import Trainer
 from gan.ml.variants import ModelConfig, TrainConfig
 

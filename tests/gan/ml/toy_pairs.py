@@ -1,7 +1,7 @@
 """A tiny synthetic paired dataset shared by the GAN-stack tests (not a test module)."""
 import numpy as np
 
-from gan.ml.data import PairedArrays
+from gan.ml.paired_arrays import PairedArrays
 from gan.ml.variants import ModelConfig, TrainConfig
 
 CLASS_NAMES = ["circle", "bar", "cross"]

@@ -6,11 +6,13 @@ from collections import Counter
 
 import pytest
 
-from gan.jobs import JobError, create_job, execute_job
 from gan.ml.cleaning import UNMAPPED
-from gan.models import ClassMap, Dataset, Job, JobStatus, Pair, PairStatus, Split
-from gan.services.cleaning import launch_cleaning, table1
+from gan.models import ClassMap, Dataset, Pair, PairStatus, Split
+from gan.selectors.datasets import table1
+from gan.services.cleaning import launch_cleaning
 from gan.services.splitting import SplitError, assign_groups, split_dataset
+from jobs.engine import JobError, create_job, execute_job
+from jobs.models import Job, JobStatus
 from tests.gan.media_fixtures import CLASS_MAP, make_test_videos, needs_media_tools
 
 needs_soundnet = pytest.mark.skipif(

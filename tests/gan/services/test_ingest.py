@@ -9,8 +9,9 @@ import pytest
 import soundfile
 from PIL import Image
 
-from gan.jobs import create_job, execute_job
-from gan.models import Dataset, ImportRecord, ImportStatus, Job, JobStatus, Pair, PairStatus
+from gan.models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
+from jobs.engine import create_job, execute_job
+from jobs.models import Job, JobStatus
 from tests.gan.media_fixtures import STAMPS, make_bad_inputs, make_video, needs_media_tools
 
 pytestmark = [pytest.mark.django_db, needs_media_tools]
@@ -196,14 +197,15 @@ def test_import_and_split_commands(media_root, video_folder, monkeypatch):
     with pytest.raises(CommandError, match="no dataset named 'nope'"):
         call_command("split_dataset", "nope", stdout=StringIO())
     sent = []  # --queue-only hands the job to a worker: catch the message instead of sending it
-    monkeypatch.setattr("gan.jobs.dispatch", lambda job_id, queue: sent.append((job_id, queue)))
+    monkeypatch.setattr("jobs.engine.dispatch", lambda job_id, queue: sent.append((job_id, queue)))
     call_command("import_videos", "queued", str(folder), "--queue-only", stdout=StringIO())
     job = Job.objects.get(kind="import_videos", status=JobStatus.QUEUED)
     assert sent == [(job.pk, "cpu")]
 
 
 def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_path):
-    from gan.ml.demo_data import build_digits, read_manifest
+    from demo.builders.digits import build_digits
+    from demo.builders.manifest import read_manifest
 
     build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25)
     rows = read_manifest(build.root)
@@ -222,7 +224,7 @@ def test_admin_forms_launch_import_jobs(client, staff_user, media_root, video_fo
     from django.urls import reverse
 
     sent = []
-    monkeypatch.setattr("gan.jobs.dispatch", lambda job_id, queue: sent.append(job_id))
+    monkeypatch.setattr("jobs.engine.dispatch", lambda job_id, queue: sent.append(job_id))
     folder, _ = video_folder
     client.force_login(staff_user)
     url = reverse("admin:gan_dataset_import_videos")
@@ -232,7 +234,7 @@ def test_admin_forms_launch_import_jobs(client, staff_user, media_root, video_fo
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, dict(form, folder=str(folder)))
     job = Job.objects.get(kind="import_videos")
-    assert response.status_code == 302 and response["Location"] == reverse("admin:gan_job_change", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse("admin:jobs_job_change", args=[job.pk])
     assert job.params["folder"] == str(folder) and job.params["n_frames"] == 4
     archive = tmp_path / "clips.zip"
     with zipfile.ZipFile(archive, "w") as handle:

@@ -1,12 +1,12 @@
 """Training and generation as jobs: rows, files, plots, cancel, resume, bad input."""
 import pytest
 
-from gan import jobs
-from gan.jobs import JobError, cancel_job, execute_job
-from gan.models import Checkpoint, GeneratedImage, JobStatus, Pair
+from gan.models import Checkpoint, GeneratedImage, Pair
 from gan.services.datasets import DatasetImportError, import_manifest
 from gan.services.generation import launch_generation
 from gan.services.training import launch_training
+from jobs.engine import JobError, cancel_job, execute_job
+from jobs.models import JobStatus
 from tests.gan.synthetic import write_tone_dataset
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -54,7 +54,7 @@ def test_every_variant_trains_without_nan_through_the_job(tones):
 
 def test_a_rerun_resumes_from_the_last_checkpoint(tones):
     run = train(tones, iterations=6)
-    from gan.models import Job
+    from jobs.models import Job
 
     # Asked for more iterations and run again (as the reaper or a retry would): it continues.
     run.train_config = {**run.train_config, "iterations": 9}
@@ -68,7 +68,7 @@ def test_a_rerun_resumes_from_the_last_checkpoint(tones):
 
 
 def test_cancel_keeps_the_last_checkpoint(tones, monkeypatch):
-    from gan.services import training
+    from gan.kinds import train as training
 
     calls = {"n": 0}
     original = training._JobCallbacks.on_progress

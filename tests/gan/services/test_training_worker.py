@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from gan.models import Job, JobStatus
 from gan.services.datasets import import_manifest
 from gan.services.training import launch_training
+from jobs.models import Job, JobStatus
 from tests.gan.synthetic import write_tone_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -1,0 +1,46 @@
+"""Build a demo dataset from real material on this machine and store it as Dataset/Pair rows."""
+import tempfile
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from demo.builders.digits import build_digits
+from demo.builders.stamps import build_stamps
+from gan.services.datasets import DatasetImportError, import_manifest
+
+BUILDERS = {
+    "digits": dict(build=build_digits, image_size=32, channels=1,
+                   description="Spoken digits (espeak-ng voices) paired with handwritten digits "
+                               "(scikit-learn); train/test split by voice."),
+    "stamps": dict(build=build_stamps, image_size=64, channels=3,
+                   description="Tux Paint stamps: a real recording and a photo of the same thing, "
+                               "augmented; split by stamp."),
+}
+
+
+class Command(BaseCommand):
+    help = "Build the 'digits' or 'stamps' demo dataset (see README) and import it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(BUILDERS))
+        parser.add_argument("--name", help="dataset name (default: the kind)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--replace", action="store_true", help="replace a dataset of that name")
+
+    def handle(self, *args, kind, name, seed, replace, **options):
+        spec = BUILDERS[kind]
+        with tempfile.TemporaryDirectory() as tmp, tqdm(desc=f"building {kind}", unit="clip") as bar:
+            def progress(done, total):
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            spec["build"](tmp, seed=seed, progress=progress)
+            try:
+                dataset = import_manifest(name or kind, tmp, source=kind, description=spec["description"],
+                                          image_size=spec["image_size"], channels=spec["channels"],
+                                          info={"seed": seed}, replace=replace)
+            except DatasetImportError as exc:
+                raise CommandError(str(exc))
+        self.stdout.write(f"dataset {dataset.name!r}: {dataset.pairs.count()} pairs, "
+                          f"{len(dataset.class_names)} classes")

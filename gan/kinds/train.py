@@ -1,0 +1,94 @@
+"""The `train` job: one TrainingRun through the trainer, with progress, cancel, checkpoints as rows,
+the loss plot and the latest samples. Resumes from the run's last checkpoint."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from django.conf import settings
+
+from jobs.engine import JobCancelled, JobContext
+
+from ..media_paths import media_path, media_relative
+from ..ml.checkpoint import latest_checkpoint
+from ..ml.paired_arrays import PairedArrays
+from ..ml.features import FeatureSpec
+from ..ml.generate import plot_losses
+from ..ml.trainer import Trainer
+from ..ml.variants import ModelConfig, TrainConfig
+from ..models import Checkpoint, Split, TrainingRun
+from ..selectors.datasets import usable_pairs
+from ..services.datasets import load_images
+from ..services.features import features_for_pairs
+from ..services.training import TrainParams
+
+
+class _JobCallbacks:
+    """Connects the trainer to the Job row (progress, cancel) and the run's rows and files."""
+
+    def __init__(self, ctx: JobContext, run: TrainingRun):
+        self.ctx, self.run = ctx, run
+
+    def on_progress(self, step, total, metrics):
+        self.ctx.progress(step, total, metrics={k: round(float(v), 5) for k, v in metrics.items()},
+                          message=f"iteration {step}/{total}")
+
+    def should_stop(self) -> bool:
+        return self.ctx.cancel_requested()
+
+    def on_checkpoint(self, path, step):
+        Checkpoint.objects.update_or_create(run=self.run, step=step, defaults={"path": media_relative(path)})
+        self._plot()
+
+    def on_samples(self, path, step):
+        self.run.latest_samples = media_relative(path)
+        self.run.save(update_fields=["latest_samples"])
+
+    def _plot(self):
+        path = latest_checkpoint(media_path(self.run.run_dir))
+        history = torch.load(path, map_location="cpu", weights_only=False)["history"]
+        out = media_path(self.run.run_dir) / "loss.png"
+        out.write_bytes(plot_losses(history))
+        self.run.loss_plot = media_relative(out)
+        self.run.save(update_fields=["loss_plot"])
+
+
+def training_data(run: TrainingRun, ctx: JobContext | None = None, split: str = Split.TRAIN) -> PairedArrays:
+    """The run's pairs as arrays: cached features, decoded images, class indices."""
+    dataset = run.dataset
+    pairs = list(usable_pairs(dataset, split))
+    spec = FeatureSpec.from_dict(run.feature_spec)
+    model_cfg = ModelConfig.from_dict(run.model_config)
+
+    def progress(done, total):
+        if ctx:
+            ctx.progress(0, 0, message=f"sound features {done}/{total} ({spec.kind})")
+
+    features = features_for_pairs(pairs, spec, progress=progress)
+    images = load_images(pairs, model_cfg.image_size, model_cfg.channels)
+    index = {name: i for i, name in enumerate(dataset.class_names)}
+    labels = np.array([index[p.label] for p in pairs], dtype=np.int64)
+    return PairedArrays(features, images, labels, list(dataset.class_names), sound_ids=[p.pk for p in pairs])
+
+
+def run_training(ctx: JobContext, params: TrainParams) -> dict:
+    run = TrainingRun.objects.select_related("dataset").get(pk=params.run_id)
+    if not torch.cuda.is_available() and settings.TORCH_CPU_THREADS:
+        torch.set_num_threads(settings.TORCH_CPU_THREADS)
+    data = training_data(run, ctx)
+    ctx.log(f"{len(data)} training pairs, {len(data.class_names)} classes, features {data.features.shape[1]}-d")
+    trainer = Trainer(ModelConfig.from_dict(run.model_config), run.variant,
+                      TrainConfig.from_dict(run.train_config), data,
+                      run_dir=media_path(run.run_dir), callbacks=_JobCallbacks(ctx, run),
+                      metadata={"run_id": run.pk, "dataset": run.dataset.name,
+                                "feature_spec": run.feature_spec})
+    if trainer.resumed_from:
+        ctx.log(f"resuming from {trainer.resumed_from.name} (step {trainer.step})")
+    summary = trainer.train()
+    run.summary = summary
+    run.save(update_fields=["summary"])
+    if summary["status"] == "cancelled":
+        ctx.log(f"stopped at iteration {summary['step']}; checkpoint kept")
+        raise JobCancelled()
+    Checkpoint.objects.filter(run=run).exclude(step=summary["step"]).update(is_final=False)
+    Checkpoint.objects.filter(run=run, step=summary["step"]).update(is_final=True)
+    return {k: summary[k] for k in ("step", "total", "elapsed_s", "images_per_s", "device")}

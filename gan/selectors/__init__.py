@@ -1,0 +1,1 @@
+"""Reads of the gan app: querysets and tables built from rows, no writes (those are services/)."""

@@ -1,0 +1,281 @@
+"""The job engine: every long piece of work is a Job row first, a Celery message second.
+
+State machine (each arrow is one compare-and-swap UPDATE, so two workers or two reapers racing on
+the same row cannot both win):
+
+    QUEUED --claim--> RUNNING --finish--> SUCCEEDED
+      |                  |----fail----> FAILED
+      |                  |----cancel flag seen--> CANCELLED
+      |                  '----heartbeat stale (reaper.py)--> QUEUED again (attempts < max) or FAILED
+      '----cancel--> CANCELLED
+
+A message delivered twice (redelivery, a duplicate send, two workers) finds the row no longer
+QUEUED and exits. A run is identified by (job id, attempt number): a worker the reaper has given up
+on cannot overwrite the row of the run that replaced it.
+
+Kinds come from the registry (registry.py); their function gets a JobContext for progress, logging
+and cooperative cancellation, and its params dataclass. This app knows nothing about GANs or studies.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .errors import JobCancelled, JobError, JobLost
+from .models import Job, JobStatus, Queue
+from .registry import KINDS, build_params, params_json
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 50
+# The Celery task that runs a job (tasks.py); sent by name so this module needs no import of it.
+RUN_JOB_TASK = "jobs.run_job"
+
+__all__ = ["JobCancelled", "JobContext", "JobError", "JobLost", "cancel_job", "claim_job", "create_job",
+           "dispatch", "execute_job", "retry_job"]
+
+
+# --- Creating, dispatching, cancelling, retrying (called from admin, commands, API) ----------------
+
+
+def create_job(kind: str, params: Any = None, *, user=None, queue: str | None = None,
+               enqueue: bool = True) -> Job:
+    """Validate, store and (after the transaction commits) enqueue a job.
+
+    enqueue=False stores it without a message, for a caller that runs it in-process with
+    execute_job (the demo's setup, before any worker is up).
+    """
+    if kind not in KINDS:
+        raise JobError(f"unknown job kind {kind!r}; known kinds: {sorted(KINDS)}")
+    spec = KINDS[kind]
+    queue = queue or spec.queue
+    if queue not in Queue.values:
+        raise JobError(f"unknown queue {queue!r}; queues: {Queue.values}")
+    clean = params_json(build_params(spec.params, params))
+    with transaction.atomic():
+        job = Job.objects.create(
+            kind=kind, params=clean, queue=queue, launched_by=user if user and user.pk else None
+        )
+        if enqueue:
+            transaction.on_commit(lambda: dispatch(job.pk, queue))
+    return job
+
+
+def dispatch(job_id: int, queue: str) -> None:
+    """Send the message that carries only the job id, to the job's queue."""
+    current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=queue)
+
+
+def cancel_job(job_id: int) -> Job:
+    """Queued jobs are cancelled at once; running ones are asked to stop at their next step."""
+    now = timezone.now()
+    if Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, message="cancelled"
+    ):
+        return Job.objects.get(pk=job_id)
+    if Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(cancel_requested=True):
+        return Job.objects.get(pk=job_id)
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        raise JobError(f"job #{job_id} does not exist")
+    raise JobError(f"job #{job_id} has already finished ({job.status}); there is nothing to cancel")
+
+
+def retry_job(job_id: int) -> Job:
+    """Run a failed or cancelled job again (resumable kinds continue from their checkpoint)."""
+    with transaction.atomic():
+        updated = Job.objects.filter(
+            pk=job_id, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]
+        ).update(
+            status=JobStatus.QUEUED, cancel_requested=False, error="", attempts=0,
+            finished_at=None, worker="", message="retry requested",
+        )
+        job = Job.objects.filter(pk=job_id).first()
+        if job is None:
+            raise JobError(f"job #{job_id} does not exist")
+        if not updated:
+            raise JobError(f"only failed or cancelled jobs can be retried; #{job_id} is {job.status}")
+        transaction.on_commit(lambda: dispatch(job.pk, job.queue))
+    return job
+
+
+# --- Running (called by the Celery task) -------------------------------------------------------------
+
+
+def claim_job(job_id: int, worker: str) -> Job | None:
+    """QUEUED -> RUNNING, atomically. None when someone else claimed it or it is not runnable."""
+    now = timezone.now()
+    won = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, cancel_requested=False).update(
+        status=JobStatus.RUNNING, attempts=F("attempts") + 1, worker=worker[:255],
+        started_at=now, heartbeat_at=now, finished_at=None, message="running",
+    )
+    return Job.objects.get(pk=job_id) if won else None
+
+
+def execute_job(job_id: int, worker: str) -> str:
+    """Claim and run one job to its end. Returns what happened, for the worker's log."""
+    job = claim_job(job_id, worker)
+    if job is None:
+        return "not claimed (already taken, finished or cancelled)"
+    spec = KINDS.get(job.kind)
+    ctx = JobContext(job)
+    if spec is None:  # a worker running older code than the web server
+        ctx.fail(f"this worker does not know job kind {job.kind!r}")
+        return "unknown kind"
+    heartbeat = _Heartbeat(job.pk, job.attempts)
+    heartbeat.start()
+    try:
+        ctx.log(f"attempt {job.attempts} on {worker}")
+        params = build_params(spec.params, dict(job.params))
+        metrics = spec.function()(ctx, params) or {}
+        ctx.finish(metrics)
+        return "succeeded"
+    except JobCancelled:
+        ctx.mark_cancelled()
+        return "cancelled"
+    except JobLost:
+        return "lost (taken over by another run)"
+    except Exception as exc:  # the job's own failure: record it, the worker lives on
+        ctx.fail(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        return "failed"
+    finally:
+        heartbeat.stop()
+
+
+class _Heartbeat(threading.Thread):
+    """Touches heartbeat_at while the job runs, so a long single step does not look like death."""
+
+    def __init__(self, job_id: int, attempt: int):
+        super().__init__(daemon=True, name=f"job-{job_id}-heartbeat")
+        self.job_id, self.attempt = job_id, attempt
+        self._stop_event = threading.Event()
+
+    def run(self):
+        try:
+            while not self._stop_event.wait(settings.JOB_HEARTBEAT_INTERVAL):
+                Job.objects.filter(
+                    pk=self.job_id, status=JobStatus.RUNNING, attempts=self.attempt
+                ).update(heartbeat_at=timezone.now())
+        except Exception:  # never let the heartbeat thread kill the worker
+            log.exception("heartbeat of job %s stopped", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
+class JobContext:
+    """What a job function sees: progress, metrics, log lines, and the cancel flag.
+
+    Writes are throttled to one per JOB_PROGRESS_MIN_INTERVAL; the last step always lands.
+    Every write is conditioned on (status RUNNING, this attempt, no cancel request), so one
+    UPDATE both records progress and notices a cancel or a takeover.
+    """
+
+    def __init__(self, job: Job):
+        self.job_id = job.pk
+        self.attempt = job.attempts
+        self.params = dict(job.params)
+        self.metrics: dict = dict(job.metrics)
+        self.step, self.total = job.step, job.total
+        self.message = ""
+        self._lines: deque[str] = deque(job.log_tail.splitlines()[-LOG_TAIL_LINES:], LOG_TAIL_LINES)
+        self._last_write = 0.0
+
+    # -- called by job code
+
+    def progress(self, step: int, total: int | None = None, *, metrics: dict | None = None,
+                 message: str | None = None, force: bool = False) -> None:
+        self.step = int(step)
+        if total is not None:
+            self.total = int(total)
+        if metrics:
+            self.metrics.update(metrics)
+        if message is not None:
+            self.message = message[:500]
+        done = self.total and self.step >= self.total
+        if force or done or time.monotonic() - self._last_write >= settings.JOB_PROGRESS_MIN_INTERVAL:
+            self._write()
+
+    def log(self, line: str) -> None:
+        stamp = timezone.now().strftime("%H:%M:%S")
+        for part in str(line).splitlines() or [""]:
+            self._lines.append(f"{stamp} {part}")
+        log.info("job %s: %s", self.job_id, line)
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled if asked to stop (throttled like progress)."""
+        if time.monotonic() - self._last_write >= settings.JOB_PROGRESS_MIN_INTERVAL:
+            self._write()
+
+    def cancel_requested(self) -> bool:
+        try:
+            self.check_cancelled()
+        except JobCancelled:
+            return True
+        return False
+
+    # -- called by the engine
+
+    def _fields(self) -> dict:
+        progress = min(1.0, self.step / self.total) if self.total else 0.0
+        return dict(step=self.step, total=self.total, progress=progress, metrics=self.metrics,
+                    message=self.message, log_tail="\n".join(self._lines),
+                    heartbeat_at=timezone.now())
+
+    def _write(self) -> None:
+        self._last_write = time.monotonic()
+        if self._update_running(**self._fields()):
+            return
+        job = Job.objects.filter(pk=self.job_id).values("status", "attempts", "cancel_requested").first()
+        if job and job["status"] == JobStatus.RUNNING and job["attempts"] == self.attempt:
+            raise JobCancelled()
+        raise JobLost()
+
+    def _update_running(self, **fields) -> int:
+        def update():
+            return Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING,
+                                      attempts=self.attempt, cancel_requested=False).update(**fields)
+        try:
+            return update()
+        except (OperationalError, InterfaceError):
+            # A job can outlive its database connection (server restart, idle timeout during a
+            # long step): reconnect once rather than lose the run.
+            connection.close()
+            return update()
+
+    def _end(self, status: str, **extra) -> bool:
+        fields = self._fields()
+        fields.update(status=status, finished_at=timezone.now(), **extra)
+        return bool(Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING,
+                                       attempts=self.attempt).update(**fields))
+
+    def finish(self, metrics: dict) -> None:
+        self.metrics.update(metrics)
+        if self.total:
+            self.step = self.total
+        self.message = self.message or "done"
+        self.log("succeeded")
+        self._end(JobStatus.SUCCEEDED, progress=1.0)
+
+    def fail(self, error: str) -> None:
+        self.message = error.splitlines()[0][:500]
+        self.log(f"failed: {self.message}")
+        self._end(JobStatus.FAILED, error=error)
+
+    def mark_cancelled(self) -> None:
+        self.message = "cancelled"
+        self.log("cancelled on request")
+        self._end(JobStatus.CANCELLED)

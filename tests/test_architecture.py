@@ -1,0 +1,194 @@
+"""The architecture's rules, checked from the code itself:
+
+* the four apps import one way: demo -> studies -> gan -> jobs (a lower app never imports a higher);
+* gan/ml is plain PyTorch / numpy: no Django, no Celery, nothing of the apps;
+* no import cycles between modules, counting imports inside functions (a lazy import that hides a
+  cycle is still a cycle);
+* the web tier never loads PyTorch: django.setup(), a rater's pages and the admin index leave
+  'torch' out of sys.modules (job kinds load it when they run), and nothing touches CUDA at import.
+"""
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ("jobs", "gan", "studies", "demo")  # each may import only the ones before it (and itself)
+RANK = {name: rank for rank, name in enumerate(LAYERS)}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for package in LAYERS for p in (REPO / package).rglob("*.py")
+            if "migrations" not in p.parts}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int]]:
+    """(imported module, line) for every import in the file, top-level or not, relative ones resolved.
+
+    `from package import submodule` counts as importing the submodule, anything else in the
+    package's namespace as importing the package."""
+    is_package = path.name == "__init__.py"
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = base[:len(base) - node.level + 1]
+                module = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            for alias in node.names:
+                candidate = f"{module}.{alias.name}"
+                out.append((candidate if candidate in known else module, node.lineno))
+    return out
+
+
+def _graph():
+    modules = _modules()
+    known = set(modules)
+    edges = {name: _imports(name, path, known) for name, path in modules.items()}
+    return modules, edges
+
+
+def test_the_apps_import_one_way():
+    _, edges = _graph()
+    wrong = []
+    for name, imports in edges.items():
+        own = name.split(".")[0]
+        for target, line in imports:
+            top = target.split(".")[0]
+            if top in RANK and RANK[top] > RANK[own]:
+                wrong.append(f"{name}:{line} imports {target} ({own} may not import {top})")
+    assert wrong == []
+
+
+def test_gan_ml_imports_no_django_and_nothing_of_the_apps():
+    _, edges = _graph()
+    forbidden = {"django", "rest_framework", "celery", "drf_spectacular", "evalsite", *LAYERS}
+    wrong = [f"{name}:{line} imports {target}" for name, imports in edges.items()
+             if name.startswith("gan.ml") for target, line in imports
+             if target.split(".")[0] in forbidden and not target.startswith("gan.ml")]
+    assert wrong == []
+
+
+def test_no_import_cycles_between_modules():
+    modules, edges = _graph()
+    graph = {name: sorted({t for t, _ in imports if t in modules and t != name}) for name, imports in edges.items()}
+    # Tarjan's strongly connected components: any component of two or more modules is a cycle.
+    index, low, stack, on_stack, cycles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for succ in graph[node]:
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in on_stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for node in graph:
+        if node not in index:
+            visit(node)
+    assert cycles == []
+
+
+def test_the_rule_checker_sees_a_lazy_cycle_and_a_wrong_way_import(tmp_path, monkeypatch):
+    """The checks above are only worth something if they can fail."""
+    fake = tmp_path / "repo"
+    (fake / "jobs").mkdir(parents=True)
+    (fake / "gan").mkdir()
+    (fake / "jobs" / "__init__.py").write_text("")
+    (fake / "jobs" / "a.py").write_text("def f():\n    from . import b\n")
+    (fake / "jobs" / "b.py").write_text("from .a import f\nfrom gan import views\n")
+    (fake / "gan" / "__init__.py").write_text("")
+    (fake / "gan" / "views.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", fake)
+    with pytest.raises(AssertionError, match=r"jobs.a', 'jobs.b"):
+        test_no_import_cycles_between_modules()
+    with pytest.raises(AssertionError, match="jobs.b:2 imports gan.views"):
+        test_the_apps_import_one_way()
+
+
+WEB_WORKER = """
+import json, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsite.settings")
+import django
+django.setup()
+after_setup = "torch" in sys.modules
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from evalsite.wsgi import application  # noqa: F401  (what gunicorn loads)
+key = sys.argv[1]
+client = Client()
+statuses = [client.get(f"/s/{key}/").status_code]
+page = client.post(f"/s/{key}/", {"consent": "yes"}, follow=True)
+statuses.append(page.status_code)
+token = page.redirect_chain[-1][0].rstrip("/").rsplit("/", 1)[-1]  # /r/<token>/
+statuses.append(client.get(reverse("studies-api:rater-state", args=[token])).status_code)
+after_rater = "torch" in sys.modules
+staff = Client()
+staff.force_login(get_user_model().objects.get(username="staff"))
+statuses.append(staff.get("/admin/").status_code)
+statuses.append(staff.get("/admin/jobs/job/").status_code)
+print(json.dumps({"after_setup": after_setup, "after_rater": after_rater,
+                  "after_admin": "torch" in sys.modules, "statuses": statuses}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_tier_never_loads_torch(media_root, staff_user):
+    """A fresh process like a gunicorn worker: set up Django, serve a rater (study link, consent,
+    rater page, the rater API) and a staff member (admin index, jobs list); torch stays out."""
+    import os
+
+    from studies.services import build_rating_study, open_study
+    from tests.celery_worker import test_database_url
+    from tests.studies.conftest import make_world
+
+    study = build_rating_study("torch-free", make_world()["checkpoints"])
+    open_study(study)
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "MEDIA_ROOT": str(media_root)}
+    out = subprocess.run([sys.executable, "-c", WEB_WORKER, study.public_key], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["statuses"] == [200, 200, 200, 200, 200]
+    assert result == {**result, "after_setup": False, "after_rater": False, "after_admin": False}
+
+
+def test_importing_every_job_kind_does_not_initialise_cuda():
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'evalsite.settings'); "
+        "django.setup(); import gan.admin, jobs.tasks, studies.admin; "
+        "from jobs.registry import KINDS; [kind.function() for kind in KINDS.values()]; import torch; "
+        "print(sorted(KINDS)); print('cuda initialised:', torch.cuda.is_initialized())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert "cuda initialised: False" in out
+    assert "'train'" in out and "'generate'" in out and "'selfcheck'" in out
