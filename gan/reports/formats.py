@@ -6,26 +6,12 @@ the classifier and split convention.
 """
 from __future__ import annotations
 
-import csv
-import io
-
+from ..csv_safety import csv_text
 from .tables import METRIC_TITLES, Report, Row, Table
 
 CSV_HEADER = ["dataset", "suite_job", "table", "row", "label", "metric", "value", "std", "n", "classifier",
               "order", "splits", "order_seed", "variant", "feature", "run_id", "checkpoint_id",
               "checkpoint_step", "checkpoint_path", "evaluation_id", "class", "class_n"]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """CSV-safe text: a spreadsheet must not run a formula from a class name (OWASP CSV injection).
-    Numbers are written as numbers, so only text is escaped."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def csv_rows(report: Report):
@@ -55,11 +41,8 @@ def csv_rows(report: Report):
 
 
 def to_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for line in csv_rows(report):
-        writer.writerow([_cell(v) for v in line])
-    return out.getvalue()
+    """Cells are escaped (a class name must not run as a spreadsheet formula); numbers stay numbers."""
+    return csv_text(csv_rows(report))
 
 
 def _md_escape(text: str) -> str:

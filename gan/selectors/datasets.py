@@ -1,11 +1,9 @@
 """Reads of datasets: the pairs a model may use, and the paper's Table 1."""
 from __future__ import annotations
 
-import csv
-import io
-
 from django.db.models import Count
 
+from ..csv_safety import csv_text
 from ..ml.cleaning import UNMAPPED
 from ..models import Dataset, PairStatus, Split
 
@@ -52,8 +50,7 @@ TABLE1_COLUMNS = ("class", "pairs", "kept", "discarded", "pending", "discard_rat
 
 
 def table1_csv(dataset: Dataset) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TABLE1_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(table1(dataset))
-    return buffer.getvalue()
+    """Table 1 as CSV; class names come from folder names and manifests, so cells are escaped."""
+    rows = table1(dataset)
+    return csv_text([TABLE1_COLUMNS, *([row[column] for column in TABLE1_COLUMNS] for row in rows)],
+                    lineterminator="\n")
