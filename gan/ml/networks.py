@@ -34,7 +34,17 @@ class SoundStandardizer(nn.Module):
     activations near 1); unscaled, the first linear layers see one huge input and the GAN ignores
     the rest of the sound. The statistics are buffers, so every checkpoint carries them and
     generation from raw features needs no extra step.
+
+    Two guards keep sounds unlike the training set in range. A dimension that barely varies in
+    training (a SoundNet channel that is dead on every training clip) gets a spread floor of
+    ``SPREAD_FLOOR`` times the median spread of all dimensions instead of its own ~0: with a fixed
+    1e-6 floor such a channel, once active on a louder or unfamiliar clip, became |z| ~ 1e7. And
+    every z is clamped to +-``Z_CLAMP``, far outside what training data produces (|z| < 5 for
+    nearly all of it), so no single input can saturate the first layer.
     """
+
+    SPREAD_FLOOR = 0.1
+    Z_CLAMP = 10.0
 
     def __init__(self, dim: int):
         super().__init__()
@@ -45,11 +55,23 @@ class SoundStandardizer(nn.Module):
     def fit(self, features) -> None:
         x = torch.as_tensor(features, dtype=torch.float64)
         self.mean.copy_(x.mean(dim=0).to(self.mean.dtype))
-        # A constant dimension (std 0) is centred, not blown up.
-        self.scale.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-6).to(self.scale.dtype))
+        self.scale.copy_(robust_scale(x.std(dim=0, unbiased=False)).to(self.scale.dtype))
+
+    def unclamped(self, sound: torch.Tensor) -> torch.Tensor:
+        return (sound - self.mean.to(sound.dtype)) / self.scale.to(sound.dtype)
 
     def forward(self, sound: torch.Tensor) -> torch.Tensor:
-        return (sound - self.mean.to(sound.dtype)) / self.scale.to(sound.dtype)
+        return self.unclamped(sound).clamp(-self.Z_CLAMP, self.Z_CLAMP)
+
+
+def robust_scale(spread: torch.Tensor) -> torch.Tensor:
+    """Per-dimension spreads with a floor relative to the typical spread: the median over the
+    dimensions that vary at all (so a feature with many dead channels still gets a sensible floor).
+    If every dimension is constant the floor is 1, so the vectors are only centred.
+    """
+    varying = spread[spread > 1e-12 * float(spread.max())] if spread.numel() and float(spread.max()) > 0 else spread[:0]
+    floor = SoundStandardizer.SPREAD_FLOOR * float(varying.median()) if varying.numel() else 1.0
+    return spread.clamp_min(floor)
 
 
 class Generator(nn.Module):
