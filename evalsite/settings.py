@@ -154,7 +154,39 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Audio-to-scene platform API",
     "DESCRIPTION": "Rater endpoints (study token) and staff endpoints (accounts).",
     "VERSION": "1.0.0",
+    # The schema and its docs page describe staff endpoints too: staff only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
 }
+
+# --- Cache: the rater endpoints' abuse limits (studies/limits.py, django-ratelimit) ------------
+# CACHE_URL (e.g. redis://host:6379/1) gives every web worker on every machine the same atomic
+# counters. Without it: a file cache under var/, shared by the processes of one machine (its
+# counters can undercount under races, which a single-machine site can live with).
+CACHE_URL = env("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+CACHES["default"].setdefault("KEY_PREFIX", "evalsite")
+# Behind a proxy, the request header that carries the client's address (e.g. HTTP_X_REAL_IP);
+# without it every rater would share the proxy's address.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+# "N/period" (s, m, h, d), or "off". Joins create a rater and reserve trials, so they are limited
+# per address and per study; the rater API per address and per rater token.
+STUDIES_RATES = {
+    "join_ip": env("STUDIES_RATE_JOIN_IP", default="30/h"),
+    "join_study": env("STUDIES_RATE_JOIN_STUDY", default="1200/m"),
+    "api_ip": env("STUDIES_RATE_API_IP", default="1200/m"),
+    "api_token": env("STUDIES_RATE_API_TOKEN", default="120/m"),
+}
+# Who may show the rater pages in a frame (CSP frame-ancestors): MTurk's ExternalQuestion is an
+# iframe on these sites. Every other page keeps X-Frame-Options: DENY.
+STUDIES_FRAME_ANCESTORS = env.list("STUDIES_FRAME_ANCESTORS", default=[
+    "https://worker.mturk.com", "https://workersandbox.mturk.com", "https://www.mturk.com"])
+# A new rater's trials are held this long until their page confirms them (then for the study's
+# TTL): a script that joins and leaves gives its trials back quickly.
+STUDIES_JOIN_HOLD_MINUTES = env.int("STUDIES_JOIN_HOLD_MINUTES", default=5)
 
 # --- Celery and the job engine -------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -196,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("JOB_REAP_INTERVAL", default=30.0),
         "options": {"queue": "cpu", "expires": 60},
     },
+}
+# Studies: expire abandoned assignments (their trials go back to the pool), close complete studies.
+CELERY_BEAT_SCHEDULE["studies-maintenance"] = {
+    "task": "studies.maintain_studies",
+    "schedule": env.float("STUDIES_MAINTENANCE_INTERVAL", default=30.0),
+    "options": {"queue": "cpu", "expires": 60},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -21,8 +21,10 @@ from .errors import BuildError
 from .export import table_to_csv_rows
 from .models import Condition, Participant, Response, Study, StudyKind, StudyState
 from .services.building import build_correlation_study, build_rating_study, close_study, open_study
-from .services.participants import preview_participant, rater_link
-from .services.results import EXPORT_HEADER, export_rows, study_results
+from .selectors.export import EXPORT_HEADER, export_rows
+from .selectors.rater import rater_link
+from .selectors.results import study_results
+from .services.participants import preview_participant
 
 
 

@@ -1,204 +1,295 @@
-"""Server-side, balanced assignment of trials to raters.
+"""Server-side, balanced assignment of trials to raters, and its upkeep.
 
 Invariants (tested under concurrency on PostgreSQL):
-- a main trial's *load* = answered assignments + active, unexpired ones (preview raters excluded)
-  never exceeds the study's target votes per item;
-- every change that can raise a load (a new assignment, a reactivated one) happens while holding the
-  study row's lock (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE transaction serialises writers);
-- answering never raises a load (active -> answered), so answers do not take the study lock; an
-  answer claims its assignment with a conditional UPDATE that races safely against expiry.
+- a main trial's `load` (its non-preview assignments that are answered, or active until expired)
+  never exceeds the study's target votes per item; `load` and `left_load` always equal what the
+  assignments say, because every change to them happens in the same transaction as the
+  assignments' change;
+- a slot is taken by a conditional increment on the trial row (load < target), with the trial rows
+  locked in id order, so concurrent joins never over-assign, never deadlock, and never take a
+  study-wide lock; a join reads the study's trial rows (its size), never its assignments;
+- answering never raises a load (active -> answered); an answer claims its assignment with a
+  conditional UPDATE that races safely against expiry;
+- expiry (active -> expired, load given back) and closing are done by the periodic job
+  (`studies.tasks.maintain_studies`, Celery beat); a join that finds no room also expires the
+  study's stale assignments first, so a site without beat still recycles abandoned slots.
+
+New raters hold their trials for a short while only (STUDIES_JOIN_HOLD_MINUTES): the rater page
+confirms them (`resume_participant`) when it loads and every few minutes while open, which
+extends the hold to the study's TTL. A script that joins and goes away releases its trials fast.
 
 Each rater gets practice trials first, then their main trials mixed with every catch trial in a
-random order. Main trials are picked round-robin over strata (condition x sound class), least-loaded
-first, so each rater sees an even mix and the items fill evenly. In a correlation study the side of
-the image from the heard sound is chosen per trial to even out left/right across raters (ties are
-broken from a balanced, shuffled per-rater sequence) and recorded on the assignment.
+random order. Which main trials, and sides, come from `studies.design` (balanced per rater).
 """
 from __future__ import annotations
 
+import logging
 import random
-import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, IntegerField, Value, When
 from django.utils import timezone
 
+from .design import Slot, choose_sides, pick_balanced
 from .errors import StudyFull
 from .models import Assignment, AssignmentState, Participant, Study, StudyKind, StudyState, Trial, TrialRole
+
+log = logging.getLogger(__name__)
+RESERVE_ROUNDS = 3          # a join retries the trials another rater took meanwhile this often
+EXTEND_MARGIN = timedelta(minutes=1)
+_random = random.SystemRandom()
 
 
 def ttl(study: Study) -> timedelta:
     return timedelta(minutes=study.assignment_ttl_minutes)
 
 
-def _live_q(now) -> Q:
-    """Assignments that hold a slot of their trial."""
-    return Q(state=AssignmentState.ANSWERED) | Q(state=AssignmentState.ACTIVE, expires_at__gt=now)
+def join_hold(study: Study) -> timedelta:
+    hold = timedelta(minutes=getattr(settings, "STUDIES_JOIN_HOLD_MINUTES", 5))
+    return min(hold, ttl(study))
 
 
-def trial_loads(study: Study, now) -> dict[int, int]:
-    rows = (Assignment.objects.filter(trial__study=study, counts_toward_target=True)
-            .filter(_live_q(now)).values("trial_id").annotate(n=Count("id")))
-    return {row["trial_id"]: row["n"] for row in rows}
+def _rng() -> random.Random:
+    return random.Random(_random.getrandbits(64))
 
 
-def side_counts(study: Study, now) -> dict[int, dict[str, int]]:
-    rows = (Assignment.objects.filter(trial__study=study, counts_toward_target=True).exclude(positive_side="")
-            .filter(_live_q(now)).values("trial_id", "positive_side").annotate(n=Count("id")))
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"left": 0, "right": 0})
-    for row in rows:
-        counts[row["trial_id"]][row["positive_side"]] = row["n"]
-    return counts
+def main_slots(study: Study, *, exclude_trials=(), with_room: bool = True) -> list[Slot]:
+    """The study's main trials as design slots (one query over its trial rows)."""
+    rows = Trial.objects.filter(study=study, role=TrialRole.MAIN)
+    if with_room:
+        rows = rows.filter(load__lt=study.target_votes_per_item)
+    if exclude_trials:
+        rows = rows.exclude(pk__in=list(exclude_trials))
+    fields = ("pk", "condition_id", "stimulus__sound_label", "stimulus__source_sound", "stimulus_id", "load",
+              "left_load")
+    return [Slot(trial=pk, condition=condition, sound_class=label, item=sound or f"stimulus-{stimulus}", load=load,
+                 left_load=left)
+            for pk, condition, label, sound, stimulus, load, left in rows.values_list(*fields)]
 
 
-def expire_stale(study: Study, now) -> int:
-    """Active assignments past their expiry go back to the pool. Returns how many."""
-    return Assignment.objects.filter(trial__study=study, state=AssignmentState.ACTIVE,
-                                     expires_at__lte=now).update(state=AssignmentState.EXPIRED)
+def _take_slots(study: Study, trial_ids: list[int], left_ids: set[int]) -> list[int]:
+    """Raise the load of each trial that has room (inside the caller's transaction); returns those.
+
+    The rows are locked in id order, so two joins taking overlapping trials wait for each other
+    instead of deadlocking; a row another join filled meanwhile is re-checked after the wait.
+    """
+    granted = list(Trial.objects.select_for_update().filter(pk__in=trial_ids, load__lt=study.target_votes_per_item)
+                   .order_by("pk").values_list("pk", flat=True))
+    if granted:
+        Trial.objects.filter(pk__in=granted).update(
+            load=F("load") + 1,
+            left_load=F("left_load") + Case(When(pk__in=list(left_ids & set(granted)), then=Value(1)), default=Value(0),
+                                            output_field=IntegerField()))
+    return granted
 
 
-def _lock_study(study_id: int) -> Study:
-    return Study.objects.select_for_update().get(pk=study_id)
+def _reserve(participant: Participant, slots: list[Slot], positions: list[int], sides: dict[int, str],
+             expires_at, extra: list[tuple[Trial, int, str]] = ()) -> list[Slot]:
+    """One transaction: take a slot of each trial with room and create those assignments (plus
+    `extra` non-main ones). Returns the slots granted."""
+    counted = not participant.is_preview
+    try:
+        return _reserve_once(participant, slots, positions, sides, expires_at, extra, counted)
+    except IntegrityError:  # another request of this rater created the same trial or position first
+        return []
 
 
-def pick_balanced(candidates: list[Trial], loads: dict[int, int], n: int, rng: random.Random) -> list[Trial]:
-    """Up to n trials, round-robin over (condition, sound class) strata, least-loaded first."""
-    strata: dict[tuple, list[Trial]] = defaultdict(list)
-    for trial in candidates:
-        strata[(trial.condition_id, trial.stimulus.sound_label)].append(trial)
-    for trials in strata.values():
-        rng.shuffle(trials)  # random tie-break among equally loaded trials (the sort is stable)
-        trials.sort(key=lambda t: loads.get(t.id, 0))
-    order = list(strata)
-    rng.shuffle(order)
-    order.sort(key=lambda key: loads.get(strata[key][0].id, 0))
-    picked: list[Trial] = []
-    while len(picked) < n and any(strata[key] for key in order):
-        for key in order:
-            if strata[key] and len(picked) < n:
-                picked.append(strata[key].pop(0))
-    return picked
+def _reserve_once(participant, slots, positions, sides, expires_at, extra, counted) -> list[Slot]:
+    with transaction.atomic():
+        if counted:
+            left = {s.trial for s in slots if sides.get(s.trial) == "left"}
+            granted = set(_take_slots(participant.study, [s.trial for s in slots], left))
+        else:
+            granted = {s.trial for s in slots}
+        rows = [Assignment(participant=participant, trial_id=s.trial, position=p, positive_side=sides.get(s.trial, ""),
+                           counts_toward_target=counted, expires_at=expires_at)
+                for s, p in zip(slots, positions) if s.trial in granted]
+        if rows or not slots:
+            rows += [Assignment(participant=participant, trial=t, position=p, positive_side=side,
+                                counts_toward_target=counted, expires_at=expires_at) for t, p, side in extra]
+        Assignment.objects.bulk_create(rows)
+    return [s for s in slots if s.trial in granted]
 
 
-def _choose_sides(trials: list[Trial], study: Study, now, rng: random.Random) -> dict[int, str]:
+def _extra_sides(trials: list[Trial], study: Study, rng: random.Random) -> dict[int, str]:
+    """Catch / practice trials with two pictures: sides balanced within the rater, at random."""
     if study.kind != StudyKind.CORRELATION:
         return {}
-    counts = side_counts(study, now)
-    tie_breaks = (["left", "right"] * (len(trials) // 2 + 1))[: len(trials)]
-    rng.shuffle(tie_breaks)
-    sides = {}
-    for trial, tie in zip(trials, tie_breaks):
-        left, right = counts[trial.id]["left"], counts[trial.id]["right"]
-        sides[trial.id] = "left" if left < right else "right" if right < left else tie
-    return sides
+    return choose_sides([Slot(t.pk, None, None, t.pk) for t in trials], rng)
 
 
-def _create(participant: Participant, trials: list[Trial], start: int, sides: dict, now) -> list[Assignment]:
-    expires = now + ttl(participant.study)
-    rows = [Assignment(participant=participant, trial=t, position=start + i, positive_side=sides.get(t.id, ""),
-                       counts_toward_target=not participant.is_preview, expires_at=expires)
-            for i, t in enumerate(trials)]
-    return Assignment.objects.bulk_create(rows)
-
-
-def _main_candidates(study: Study, participant: Participant, loads: dict[int, int]) -> list[Trial]:
-    taken = Assignment.objects.filter(participant=participant).values("trial_id")
-    trials = (Trial.objects.filter(study=study, role=TrialRole.MAIN).exclude(id__in=taken)
-              .select_related("stimulus"))
-    if participant.is_preview:
-        return list(trials)
-    return [t for t in trials if loads.get(t.id, 0) < study.target_votes_per_item]
-
-
-def assign_participant(participant: Participant, *, now=None) -> list[Assignment]:
+def assign_participant(participant: Participant, *, now=None) -> int:
     """First assignment of a new rater: practice, then main + catch trials in a random order.
 
-    Raises StudyFull when every main trial already has its target of votes (or is reserved).
+    Returns how many main trials they got. Raises StudyFull (and deletes the rater) when no main
+    trial has room.
     """
     now = now or timezone.now()
-    rng = random.Random(secrets.randbits(64))
+    study = participant.study
+    rng = _rng()
+    expires_at = now + (ttl(study) if participant.is_preview else join_hold(study))
+    wanted = study.trials_per_participant or Trial.objects.filter(study=study, role=TrialRole.MAIN).count()
+    practice = list(Trial.objects.filter(study=study, role=TrialRole.PRACTICE).order_by("position", "id"))
+    catch = list(Trial.objects.filter(study=study, role=TrialRole.CATCH))
+    extra_sides = _extra_sides(practice + catch, study, rng)
+    held: list[Slot] = []
+    free_positions: list[int] = []
+    expired_once = False
+    for _ in range(RESERVE_ROUNDS + 1):
+        candidates = main_slots(study, exclude_trials=[s.trial for s in held], with_room=not participant.is_preview)
+        picked = pick_balanced(candidates, wanted - len(held), rng, held=held)
+        if not picked and not held and not expired_once and not participant.is_preview:
+            expired_once = True  # full? slots of raters who went away may be waiting for the periodic job
+            if expire_stale(now, study=study):
+                continue
+        if not picked:
+            break
+        sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
+        if not held:  # first round: lay out the whole order, practice first
+            mixed = [("main", s) for s in picked] + [("catch", t) for t in catch]
+            rng.shuffle(mixed)
+            order = [("practice", t) for t in practice] + mixed
+            positions = [k for k, (kind, _) in enumerate(order) if kind == "main"]
+            extra = [(t, k, extra_sides.get(t.pk, "")) for k, (kind, t) in enumerate(order) if kind != "main"]
+            granted = _reserve(participant, picked, positions, sides, expires_at, extra)
+            free_positions = sorted(set(positions) - {p for s, p in zip(picked, positions) if s in granted})
+        else:  # a replacement takes the place of a trial another rater took meanwhile
+            picked = picked[:len(free_positions)]
+            if not picked:
+                break
+            positions = free_positions[:len(picked)]
+            granted = _reserve(participant, picked, positions, sides, expires_at)
+            used = {p for s, p in zip(picked, positions) if s in granted}
+            free_positions = [p for p in free_positions if p not in used]
+        held += granted
+        if len(held) >= wanted:
+            break
+    if not held:
+        participant.delete()
+        raise StudyFull("Every trial of this study already has its votes. Thank you for your interest.")
+    Participant.objects.filter(pk=participant.pk).update(planned_main_trials=len(held))
+    participant.planned_main_trials = len(held)
+    return len(held)
+
+
+# ------------------------------------------------------------------------- returning raters
+def has_expired(participant: Participant) -> bool:
+    return Assignment.objects.filter(participant=participant, state=AssignmentState.EXPIRED).exists()
+
+
+def reactivate(participant: Participant, assignments: list[Assignment], now) -> set[int]:
+    """Give expired assignments back to their rater where their trial still has room; the others
+    are withdrawn from the rater's plan for good. Returns the ids reactivated."""
+    study = participant.study
+    expires_at = now + ttl(study)
     with transaction.atomic():
-        study = _lock_study(participant.study_id)
-        if Assignment.objects.filter(participant=participant).exists():
-            return list(participant.assignments.order_by("position"))
-        expire_stale(study, now)
-        loads = trial_loads(study, now)
-        candidates = _main_candidates(study, participant, loads)
-        wanted = study.trials_per_participant or Trial.objects.filter(study=study, role=TrialRole.MAIN).count()
-        main = pick_balanced(candidates, loads, wanted, rng)
-        if not main:
-            raise StudyFull("Every trial of this study already has its votes. Thank you for your interest.")
-        practice = list(Trial.objects.filter(study=study, role=TrialRole.PRACTICE).order_by("position", "id"))
-        catch = list(Trial.objects.filter(study=study, role=TrialRole.CATCH))
-        mixed = main + catch
-        rng.shuffle(mixed)
-        ordered = practice + mixed
-        sides = _choose_sides(ordered, study, now, rng)
-        created = _create(participant, ordered, 0, sides, now)
-        Participant.objects.filter(pk=participant.pk).update(planned_main_trials=len(main))
-        participant.planned_main_trials = len(main)
-        return created
+        # Locked and re-read first: a concurrent resume of the same rater must not take a slot twice.
+        still = set(Assignment.objects.select_for_update().filter(
+            pk__in=[a.pk for a in assignments], state=AssignmentState.EXPIRED).values_list("pk", flat=True))
+        assignments = [a for a in assignments if a.pk in still]
+        counted = [a for a in assignments if a.counts_toward_target and a.trial.role == TrialRole.MAIN]
+        free = [a for a in assignments if a not in counted]
+        left = {a.trial_id for a in counted if a.positive_side == "left"}
+        granted = set(_take_slots(study, [a.trial_id for a in counted], left)) if counted else set()
+        back = [a.pk for a in free] + [a.pk for a in counted if a.trial_id in granted]
+        gone = [a.pk for a in counted if a.trial_id not in granted]
+        Assignment.objects.filter(pk__in=back, state=AssignmentState.EXPIRED).update(
+            state=AssignmentState.ACTIVE, expires_at=expires_at)
+        Assignment.objects.filter(pk__in=gone, state=AssignmentState.EXPIRED).update(state=AssignmentState.WITHDRAWN)
+    return set(back)
 
 
-def needs_refresh(participant: Participant, now) -> bool:
-    """True when some of the rater's unanswered trials expired (they were away too long)."""
-    return Assignment.objects.filter(participant=participant).filter(
-        Q(state=AssignmentState.EXPIRED) | Q(state=AssignmentState.ACTIVE, expires_at__lte=now)).exists()
+def _top_up(participant: Participant, now) -> None:
+    """Main trials withdrawn from a returning rater are replaced by free ones, balanced with the rest."""
+    study = participant.study
+    held_rows = list(Assignment.objects.filter(participant=participant, trial__role=TrialRole.MAIN)
+                     .exclude(state=AssignmentState.WITHDRAWN).values_list("trial_id", flat=True))
+    missing = participant.planned_main_trials - len(held_rows)
+    if missing <= 0:
+        return
+    taken = set(Assignment.objects.filter(participant=participant).values_list("trial_id", flat=True))
+    all_main = {s.trial: s for s in main_slots(study, with_room=False)}
+    held = [all_main[t] for t in held_rows if t in all_main]
+    rng = _rng()
+    candidates = [s for s in main_slots(study, exclude_trials=taken, with_room=not participant.is_preview)]
+    picked = pick_balanced(candidates, missing, rng, held=held)
+    if not picked:
+        return
+    last = Assignment.objects.filter(participant=participant).order_by("-position").values_list(
+        "position", flat=True).first() or 0
+    sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
+    _reserve(participant, picked, list(range(last + 1, last + 1 + len(picked))), sides, now + ttl(study))
 
 
-def refresh_participant(participant: Participant, *, now=None) -> None:
-    """A returning rater: reactivate expired trials that still have room, top up main trials.
-
-    Expired trials whose slot was given to someone else are dropped from this rater's plan.
-    """
+def resume_participant(participant: Participant, *, now=None) -> None:
+    """The rater page is open: keep the rater's trials, give back expired ones where there is room,
+    replace the ones that went to someone else. Called on page load and every few minutes."""
     now = now or timezone.now()
-    rng = random.Random(secrets.randbits(64))
-    with transaction.atomic():
-        study = _lock_study(participant.study_id)
-        expire_stale(study, now)
-        loads = trial_loads(study, now)
-        target = study.target_votes_per_item
-        expired = list(participant.assignments.filter(state=AssignmentState.EXPIRED).select_related("trial"))
-        reactivate = []
-        for assignment in expired:
-            room = loads.get(assignment.trial_id, 0) < target
-            if assignment.trial.role != TrialRole.MAIN or participant.is_preview or room:
-                reactivate.append(assignment.pk)
-                loads[assignment.trial_id] = loads.get(assignment.trial_id, 0) + 1
-        Assignment.objects.filter(pk__in=reactivate).update(state=AssignmentState.ACTIVE,
-                                                            expires_at=now + ttl(study))
-        if study.state != StudyState.OPEN and not participant.is_preview:
-            return
-        held = participant.assignments.filter(trial__role=TrialRole.MAIN).exclude(
-            state=AssignmentState.EXPIRED).count()
-        missing = participant.planned_main_trials - held
-        if missing > 0:
-            extra = pick_balanced(_main_candidates(study, participant, loads), loads, missing, rng)
-            last = participant.assignments.order_by("-position").values_list("position", flat=True).first()
-            _create(participant, extra, (last or 0) + 1, _choose_sides(extra, study, now, rng), now)
-
-
-EXTEND_MARGIN = timedelta(minutes=1)
+    study = participant.study
+    if not (study.state == StudyState.OPEN or participant.is_preview):
+        return
+    if has_expired(participant):
+        with transaction.atomic():
+            Participant.objects.select_for_update().filter(pk=participant.pk).first()  # one resume at a time
+            expired = list(Assignment.objects.filter(participant=participant, state=AssignmentState.EXPIRED)
+                           .select_related("trial"))
+            reactivate(participant, expired, now)
+            _top_up(participant, now)
+    extend_expiry(participant, now)
 
 
 def extend_expiry(participant: Participant, now) -> None:
     """Activity keeps the rater's unanswered trials reserved for another TTL.
 
-    Rows are locked in id order and rows locked by another request (an answer claiming them right
-    now) are skipped, so this never deadlocks with the rater's concurrent answers; rows extended less
-    than a minute ago are left alone, so most calls write nothing.
+    Rows locked by another request (an answer claiming them, the expiry job) are skipped, so this
+    never waits or deadlocks; rows extended less than a minute ago are left alone.
     """
     new_expiry = now + ttl(participant.study)
-    due = Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE, expires_at__gt=now,
+    due = Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
                                     expires_at__lt=new_expiry - EXTEND_MARGIN)
-    if not due.exists():  # the common case: extended less than a minute ago
-        return
     with transaction.atomic():
         ids = list(due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
         if ids:
             Assignment.objects.filter(pk__in=ids, state=AssignmentState.ACTIVE).update(expires_at=new_expiry)
+
+
+# ------------------------------------------------------------------------- the periodic job
+def expire_stale(now=None, *, study: Study | None = None, batch: int = 2000) -> int:
+    """Active assignments past their expiry go back to the pool (their load is given back).
+
+    Rows an answer is claiming right now are skipped (that answer wins); returns how many expired.
+    """
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            stale = Assignment.objects.filter(state=AssignmentState.ACTIVE, expires_at__lte=now)
+            if study is not None:
+                stale = stale.filter(participant__study=study)
+            rows = list(stale.select_for_update(skip_locked=True, of=("self",)).order_by("pk").values_list(
+                "pk", "trial_id", "positive_side", "counts_toward_target")[:batch])
+            if not rows:
+                return total
+            Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(state=AssignmentState.EXPIRED)
+            given_back, left_back = Counter(), Counter()
+            for _, trial, side, counted in rows:
+                if counted:
+                    given_back[trial] += 1
+                    left_back[trial] += side == "left"
+            if given_back:
+                ids = sorted(given_back)
+                list(Trial.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # lock order
+                Trial.objects.filter(pk__in=ids).update(
+                    load=F("load") - Case(*[When(pk=t, then=Value(n)) for t, n in given_back.items()], default=Value(0),
+                                          output_field=IntegerField()),
+                    left_load=F("left_load") - Case(*[When(pk=t, then=Value(n)) for t, n in left_back.items() if n],
+                                                    default=Value(0), output_field=IntegerField()))
+        total += len(rows)
+        if len(rows) < batch:
+            return total
 
 
 def close_if_complete(study_id: int, *, now=None) -> bool:
@@ -208,21 +299,47 @@ def close_if_complete(study_id: int, *, now=None) -> bool:
     once they have (or their trials expired), the study closes. Returns True if it closed now.
     """
     now = now or timezone.now()
-    study = Study.objects.only("id", "target_votes_per_item", "state").get(pk=study_id)
-    if study.state != StudyState.OPEN or _short_of_votes(study):
-        return False  # cheap unlocked check first; "all items full" never becomes false again
-    with transaction.atomic():
-        study = _lock_study(study_id)
-        if study.state != StudyState.OPEN or _short_of_votes(study):
-            return False
-        busy = Assignment.objects.filter(trial__study=study, state=AssignmentState.ACTIVE, expires_at__gt=now,
-                                         counts_toward_target=True).exists()
-        if busy or not Trial.objects.filter(study=study, role=TrialRole.MAIN).exists():
-            return False
-        Study.objects.filter(pk=study.pk).update(state=StudyState.CLOSED, closed_at=now)
-        return True
+    study = Study.objects.only("id", "target_votes_per_item", "state").filter(pk=study_id).first()
+    if study is None or study.state != StudyState.OPEN:
+        return False
+    main = Trial.objects.filter(study=study, role=TrialRole.MAIN)
+    if not main.exists() or main.filter(vote_count__lt=study.target_votes_per_item).exists():
+        return False
+    busy = Assignment.objects.filter(participant__study=study, state=AssignmentState.ACTIVE, expires_at__gt=now,
+                                     counts_toward_target=True).exists()
+    if busy:
+        return False
+    return bool(Study.objects.filter(pk=study.pk, state=StudyState.OPEN).update(state=StudyState.CLOSED,
+                                                                                  closed_at=now))
 
 
-def _short_of_votes(study: Study) -> bool:
-    return Trial.objects.filter(study=study, role=TrialRole.MAIN,
-                                vote_count__lt=study.target_votes_per_item).exists()
+def mark_finished_participants(now=None) -> int:
+    """Raters with every trial answered get their completion time (a backstop for two last answers
+    that raced; the answer path marks it itself otherwise)."""
+    now = now or timezone.now()
+    pending = Assignment.objects.filter(state=AssignmentState.ACTIVE).values("participant_id")
+    return (Participant.objects.filter(completed_at__isnull=True, assignments__state=AssignmentState.ANSWERED)
+            .exclude(pk__in=pending).distinct().update(completed_at=now))
+
+
+def maintain_studies(now=None) -> dict:
+    """The periodic job: expire stale assignments, mark finished raters, close complete studies."""
+    now = now or timezone.now()
+    expired = expire_stale(now)
+    finished = mark_finished_participants(now)
+    closed = [pk for pk in Study.objects.filter(state=StudyState.OPEN).values_list("pk", flat=True)
+              if close_if_complete(pk, now=now)]
+    if expired or closed:
+        log.info("studies: %d assignments expired, %d raters finished, studies closed: %s", expired, finished, closed)
+    return {"expired": expired, "finished": finished, "closed": closed}
+
+
+def live_loads(study: Study) -> dict[int, int]:
+    """Loads recounted from the assignments (for checks and tests; joins read `Trial.load`)."""
+    rows = (Assignment.objects.filter(trial__study=study, counts_toward_target=True,
+                                      state__in=[AssignmentState.ANSWERED, AssignmentState.ACTIVE])
+            .values("trial_id").annotate(n=Count("id")))
+    counts = defaultdict(int, {row["trial_id"]: row["n"] for row in rows})
+    return counts
+
+

@@ -17,7 +17,7 @@ def _pct_on_scale(value: float | None) -> float:
 def _table5_rows(table: dict) -> list[dict]:
     rows = []
     for row in table["conditions"]:
-        low, high = row["boot_ci_low"], row["boot_ci_high"]
+        low, high = row["ci_low"], row["ci_high"]
         rows.append({**row, "bar_pct": _pct_on_scale(row["mean"]),
                      "ci_left_pct": _pct_on_scale(low), "ci_width_pct":
                      (_pct_on_scale(high) - _pct_on_scale(low)) if low is not None and high is not None else 0.0})

@@ -50,3 +50,22 @@ class TrialExpired(StudyError):
 
 class BuildError(ValueError):
     """A study cannot be built from what was chosen (no common sounds, one class, no photos...)."""
+
+
+class BadLink(StudyError):
+    status = 400
+    code = "bad_link"
+
+
+class CrowdIdTaken(StudyError):
+    status = 409
+    code = "crowd_id_taken"
+
+
+class RateLimited(StudyError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

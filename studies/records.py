@@ -43,8 +43,9 @@ class Vote:
 
 
 @dataclasses.dataclass(frozen=True)
-class Answer:
-    """One Table 6 choice: ``answer`` is "positive", "negative" or "neither"."""
+class PairChoice:
+    """One Table 6 record: which picture a rater chose, as ``answer``: "positive" (from the heard
+    sound), "negative" (from another class's sound) or "neither"."""
 
     rater: Any
     item: Any

@@ -9,20 +9,47 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+from functools import wraps
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .errors import StudyError
+from . import limits
+from .errors import RateLimited, StudyError
 from .models import Assignment, AssignmentState, Study, StudyState, TrialRole
-from .services.participants import completion_info, participant_for_token, start_participant
+from .selectors.rater import completion_info, is_finished, participant_for_token
+from .services.participants import MTURK_PREVIEW_ASSIGNMENT, EntryProof, start_participant
 from .services.responses import mark_sound_served
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RATER_COOKIE_SALT = "studies.rater"
+RATER_COOKIE_DAYS = 30
+
+
+def frameable(view):
+    """Rater pages may be shown inside the crowd platforms' frames (MTurk's ExternalQuestion is an
+    iframe on its worker site): CSP frame-ancestors names them (STUDIES_FRAME_ANCESTORS) and the
+    site-wide X-Frame-Options: DENY is lifted for these pages only (browsers that know CSP ignore
+    X-Frame-Options when frame-ancestors is present; the others would refuse every frame)."""
+    @xframe_options_exempt
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        ancestors = " ".join(["'self'", *getattr(settings, "STUDIES_FRAME_ANCESTORS", [])])
+        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+        return response
+    return wrapped
+
+
+def rater_cookie_name(study: Study) -> str:
+    return f"studies-rater-{study.public_key}"
 
 
 @require_GET
@@ -31,6 +58,24 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
+def _start(request, study: Study, crowd: dict):
+    """Check the join limits, create (or prove and resume) the rater; the redirect carries their cookie."""
+    limits.check(request, "join_ip")
+    limits.check(request, "join_study", study.public_key)
+    proof = EntryProof(cookie_token=request.get_signed_cookie(rater_cookie_name(study), default=None,
+                                                              salt=RATER_COOKIE_SALT))
+    participant = start_participant(study, url_params=crowd, user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                                    proof=proof)
+    response = HttpResponseRedirect(reverse("studies:rater", args=[participant.token]))
+    response.set_signed_cookie(rater_cookie_name(study), participant.token, salt=RATER_COOKIE_SALT,
+                               max_age=RATER_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+                               secure=settings.SESSION_COOKIE_SECURE,
+                               path=reverse("studies:entry", args=[study.public_key]))
+    return response
+
+
+@csrf_exempt  # no session or cookie is needed to enter: MTurk's iframe sends no cookie (see frameable)
+@frameable
 @require_http_methods(["GET", "POST"])
 def entry(request, study_key: str):
     """The study link: consent and instructions; 'Start' creates the rater and sends them to their URL."""
@@ -38,8 +83,8 @@ def entry(request, study_key: str):
     if study.state == StudyState.DRAFT:
         raise Http404("No such study.")
     params = request.GET if request.method == "GET" else request.POST
-    crowd = {k: v for k, v in params.items() if k != "csrfmiddlewaretoken"}
-    mturk_preview = crowd.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE"
+    crowd = {k: v for k, v in params.items() if k not in ("csrfmiddlewaretoken", "consent")}
+    mturk_preview = crowd.get("assignmentId") == MTURK_PREVIEW_ASSIGNMENT
     context = {"study": study, "crowd_params": crowd, "mturk_preview": mturk_preview, "error": None,
                "practice_count": study.trials.filter(role=TrialRole.PRACTICE).count()}
     if request.method == "POST" and not mturk_preview and study.state == StudyState.OPEN:
@@ -47,12 +92,13 @@ def entry(request, study_key: str):
             context["error"] = "Please tick the box to say you agree before starting."
         else:
             try:
-                participant = start_participant(study, url_params=crowd,
-                                                user_agent=request.META.get("HTTP_USER_AGENT", ""))
+                return _start(request, study, crowd)
             except StudyError as error:
                 context["error"] = error.message
-                return render(request, "studies/entry.html", context, status=error.status)
-            return HttpResponseRedirect(reverse("studies:rater", args=[participant.token]))
+                response = render(request, "studies/entry.html", context, status=error.status)
+                if isinstance(error, RateLimited):
+                    response["Retry-After"] = str(error.retry_after)
+                return response
     status = 200 if study.state == StudyState.OPEN else 410
     return render(request, "studies/entry.html", context, status=400 if context["error"] else status)
 
@@ -64,6 +110,7 @@ def _participant_or_404(token: str):
     return participant
 
 
+@frameable
 @require_GET
 def rater(request, token: str):
     participant = _participant_or_404(token)
@@ -71,18 +118,21 @@ def rater(request, token: str):
         "token": participant.token,
         "kind": participant.study.kind,
         "state_url": reverse("studies-api:rater-state", args=[participant.token]),
+        "session_url": reverse("studies-api:rater-session", args=[participant.token]),
         "answer_url": reverse("studies-api:rater-answers", args=[participant.token]),
         "done_url": reverse("studies:done", args=[participant.token]),
         "require_full_playback": participant.study.require_full_playback,
     }
-    return render(request, "studies/rater.html", {"study": participant.study, "participant": participant,
-                                                   "config": config, "preview": participant.is_preview})
+    return render(request, "studies/rater.html", {
+        "study": participant.study, "participant": participant, "config": config, "preview": participant.is_preview,
+        "resume_url": request.build_absolute_uri(reverse("studies:rater", args=[participant.token]))})
 
 
+@frameable
 @require_GET
 def done(request, token: str):
     participant = _participant_or_404(token)
-    finished = participant.completed_at is not None
+    finished = is_finished(participant)
     context = {"study": participant.study, "finished": finished,
                "completion": completion_info(participant) if finished else None,
                "rater_url": reverse("studies:rater", args=[participant.token])}

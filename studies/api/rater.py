@@ -1,8 +1,13 @@
 """Rater endpoints. The token in the URL is the only credential: no session, no CSRF, no account.
 
-Every refusal is a 4xx JSON body {"error", "code", "fields"?} and stores nothing.
+GET endpoints only read. POST .../session/ keeps the rater's trials while the page is open; POST
+.../answers/ stores one answer. Every refusal is a 4xx JSON body {"error", "code", "fields"?} and
+stores nothing; every request counts against the per-IP and per-token limits (429 with
+Retry-After beyond them).
 """
 from __future__ import annotations
+
+import json
 
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,35 +19,76 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import StudyError
-from ..models import AssignmentState
-from ..services.participants import completion_info, participant_for_token, rater_state
-from ..services.responses import Answer, save_answer
+from .. import limits
+from ..errors import RateLimited, StudyError
+from ..selectors.rater import completion_info, participant_for_token, rater_state
+from ..services.participants import resume
+from ..services.responses import SubmittedAnswer, save_answer
 from .serializers import AnswerResultSerializer, AnswerSerializer, ErrorSerializer, RaterStateSerializer
 
 MAX_ANSWER_BYTES = 16 * 1024  # an answer is ~300 bytes; anything near this is not from our page
 
 
-def _error(message: str, code: str, http_status: int, fields=None) -> Response:
+class UnknownRater(StudyError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("Unknown rater link.")
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _refuse_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("an object repeats a key")
+    return dict(pairs)
+
+
+class StrictJSONParser(JSONParser):
+    """JSON as RFC 8259 has it: no NaN/Infinity, no repeated keys, and a body nested too deeply for
+    Python's parser (thousands of '[') is a 400, not a RecursionError."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            text = stream.read().decode("utf-8") if stream is not None else ""
+            return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
+        except RecursionError:
+            raise ParseError("JSON nested too deeply.") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+
+
+def _error(message: str, code: str, http_status: int, fields=None, headers=None) -> Response:
     body = {"error": message, "code": code}
     if fields:
         body["fields"] = fields
-    return Response(body, status=http_status)
+    return Response(body, status=http_status, headers=headers)
 
 
 class RaterView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        limits.check(request, "api_ip")
+        limits.check(request, "api_token", kwargs.get("token", ""))
 
     def participant(self, token: str):
         participant = participant_for_token(token)
         if participant is None:
-            raise StudyErrorNotFound()
+            raise UnknownRater()
         return participant
 
     def handle_exception(self, exc):
+        if isinstance(exc, RateLimited):
+            return _error(exc.message, exc.code, exc.status, headers={"Retry-After": str(exc.retry_after)})
         if isinstance(exc, StudyError):
             return _error(exc.message, exc.code, exc.status, exc.fields)
         if isinstance(exc, RequestDataTooBig):
@@ -57,35 +103,37 @@ class RaterView(APIView):
         return super().handle_exception(exc)
 
 
-class StudyErrorNotFound(StudyError):
-    status = 404
-    code = "not_found"
-
-    def __init__(self):
-        super().__init__("Unknown rater link.")
-
-
-@extend_schema(responses={200: RaterStateSerializer, 404: ErrorSerializer}, tags=["rater"])
+@extend_schema(responses={200: RaterStateSerializer, 404: ErrorSerializer, 429: ErrorSerializer}, tags=["rater"])
 class RaterStateView(RaterView):
-    """Progress and every pending trial in order (the page preloads them and works offline)."""
+    """Progress and every pending trial in order (the page preloads them all and works offline). Reads only."""
 
     def get(self, request, token: str):
         return Response(rater_state(self.participant(token)))
 
 
-@extend_schema(responses={200: RaterStateSerializer, 404: ErrorSerializer}, tags=["rater"])
+@extend_schema(responses={200: RaterStateSerializer, 404: ErrorSerializer, 429: ErrorSerializer}, tags=["rater"])
 class RaterNextView(RaterView):
-    """Progress and the next trial only."""
+    """Progress and the next trial only. Reads only."""
 
     def get(self, request, token: str):
         return Response(rater_state(self.participant(token), limit=1))
+
+
+class RaterSessionView(RaterView):
+    @extend_schema(request=None, tags=["rater"], responses={200: RaterStateSerializer, 404: ErrorSerializer})
+    def post(self, request, token: str):
+        """The rater page is open: keep this rater's trials for another TTL, give back the ones that
+        expired while away where there is still room (others are replaced), and return the state."""
+        participant = self.participant(token)
+        resume(participant)
+        return Response(rater_state(participant))
 
 
 class RaterAnswerView(RaterView):
     @extend_schema(request=AnswerSerializer, tags=["rater"], responses={
         201: AnswerResultSerializer, 200: OpenApiResponse(AnswerResultSerializer, "a retry: already stored"),
         400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer,
-        413: ErrorSerializer})
+        413: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request, token: str):
         """Store one answer. Idempotent by client_id; refused with a 4xx and nothing stored otherwise."""
         participant = self.participant(token)
@@ -98,16 +146,9 @@ class RaterAnswerView(RaterView):
         serializer = AnswerSerializer(data=request.data)
         if not serializer.is_valid():
             return _error("The answer is not valid.", "bad_answer", status.HTTP_400_BAD_REQUEST, serializer.errors)
-        answer = Answer(**{k: v for k, v in serializer.validated_data.items() if k != "answered_at"},
-                        answered_at=serializer.validated_data.get("answered_at"))
-        _, created = save_answer(participant, answer)
-        rows = participant.assignments.exclude(state=AssignmentState.EXPIRED).values_list("state", flat=True)
-        states = list(rows)
-        answered = sum(1 for s in states if s == AssignmentState.ANSWERED)
-        done = answered == len(states)
-        body = {"saved": True, "duplicate": not created, "progress": {"answered": answered, "total": len(states)},
-                "done": done}
-        if done:
-            participant.refresh_from_db(fields=["completed_at"])
+        outcome = save_answer(participant, SubmittedAnswer(**serializer.validated_data))
+        body = {"saved": True, "duplicate": not outcome.created,
+                "progress": {"answered": outcome.answered, "total": outcome.total}, "done": outcome.done}
+        if outcome.done:
             body["completion"] = completion_info(participant)
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)

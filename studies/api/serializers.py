@@ -2,23 +2,77 @@
 from rest_framework import serializers
 
 from ..models import Choice, Study
-from ..services.participants import rater_link
+from ..selectors.rater import rater_link
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's IntegerField also takes "3", 3.0 and "3.0", which a page of ours never
+    sends, so they are refused rather than stored as if they were meant."""
+
+    default_error_messages = {"invalid": "A whole number is required (a JSON integer, not a string or 3.0)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "true or false is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictStringMixin:
+    """Only a JSON string: a number would be turned into one (an integer client id collides across raters)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    default_error_messages = {"not_a_string": "A string is required."}
+
+
+class StrictUUIDField(StrictStringMixin, serializers.UUIDField):
+    default_error_messages = {"not_a_string": "A UUID string is required."}
+
+
+class StrictChoiceField(StrictStringMixin, serializers.ChoiceField):
+    default_error_messages = {"not_a_string": "A string is required."}
+
+
+class StrictDateTimeField(StrictStringMixin, serializers.DateTimeField):
+    default_error_messages = {"not_a_string": "An ISO 8601 date-time string is required."}
 
 
 class AnswerSerializer(serializers.Serializer):
-    """One answer from the rater page. `trial` is the opaque trial id the page was given."""
+    """One answer from the rater page. `trial` is the opaque trial id the page was given.
 
-    trial = serializers.CharField(max_length=40)
-    client_id = serializers.UUIDField(help_text="Made by the browser; a retry with the same id is a no-op.")
-    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
-    choice = serializers.ChoiceField(choices=Choice.values, required=False)
-    response_time_ms = serializers.IntegerField(min_value=0, max_value=86_400_000)
-    play_count = serializers.IntegerField(min_value=1, max_value=10_000,
-                                          error_messages={"min_value": "The sound must be played before answering."})
-    played_to_end = serializers.BooleanField(required=False, default=False)
-    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    Strict: JSON types as the page sends them, and unknown fields are refused (a typo such as
+    "ratting" would otherwise store an answer without what was meant).
+    """
+
+    trial = StrictCharField(max_length=40)
+    client_id = StrictUUIDField(help_text="Made by the browser; a retry with the same id is a no-op.")
+    rating = StrictIntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    choice = StrictChoiceField(choices=Choice.values, required=False)
+    response_time_ms = StrictIntegerField(min_value=0, max_value=86_400_000)
+    play_count = StrictIntegerField(min_value=1, max_value=10_000,
+                                    error_messages={"min_value": "The sound must be played before answering."})
+    played_to_end = StrictBooleanField(required=False, default=False)
+    answered_at = StrictDateTimeField(required=False, allow_null=True,
+                                      help_text="When the rater answered (server clock; not in the future).")
 
     def validate(self, data):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: "Unknown field." for name in unknown[:10]})
         if data.get("rating") is not None and data.get("choice"):
             raise serializers.ValidationError("Send either a rating or a choice, not both.")
         if data.get("rating") is None and not data.get("choice"):
@@ -49,6 +103,7 @@ class RaterStateSerializer(serializers.Serializer):
     done = serializers.BooleanField()
     trials = TrialSerializer(many=True)
     completion = serializers.DictField(required=False)
+    server_time = serializers.DateTimeField(help_text="The page dates answers by this clock.")
 
 
 class AnswerResultSerializer(serializers.Serializer):

@@ -15,7 +15,8 @@ from ..errors import BuildError
 from ..export import stream_csv, table_to_csv_rows
 from ..models import Study
 from ..services.building import close_study, open_study
-from ..services.results import EXPORT_HEADER, export_rows, study_results
+from ..selectors.export import EXPORT_HEADER, export_rows
+from ..selectors.results import study_results
 from .serializers import StudySerializer
 
 

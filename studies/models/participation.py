@@ -49,6 +49,7 @@ class AssignmentState(models.TextChoices):
     ACTIVE = "active", "Waiting for an answer"
     ANSWERED = "answered", "Answered"
     EXPIRED = "expired", "Expired (back in the pool)"
+    WITHDRAWN = "withdrawn", "Expired and given to another rater (no longer in this rater's plan)"
 
 
 class Side(models.TextChoices):
@@ -66,7 +67,7 @@ class Assignment(models.Model):
     position = models.PositiveIntegerField()
     positive_side = models.CharField(max_length=5, choices=Side.choices, blank=True,
                                      help_text="Correlation study: where the image from the heard sound is.")
-    state = models.CharField(max_length=8, choices=AssignmentState.choices, default=AssignmentState.ACTIVE)
+    state = models.CharField(max_length=9, choices=AssignmentState.choices, default=AssignmentState.ACTIVE)
     counts_toward_target = models.BooleanField(default=True, help_text="False for preview raters.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -81,7 +82,11 @@ class Assignment(models.Model):
             models.CheckConstraint(condition=Q(positive_side__in=["", "left", "right"]),
                                    name="assignment_side_valid"),
         ]
-        indexes = [models.Index(fields=["trial", "state", "expires_at"], name="assignment_trial_load")]
+        indexes = [
+            models.Index(fields=["trial", "state", "expires_at"], name="assignment_trial_load"),
+            # The periodic job's scan: active assignments past their expiry.
+            models.Index(fields=["expires_at"], condition=Q(state="active"), name="assignment_active_expiry"),
+        ]
 
     def __str__(self):
         return f"assignment #{self.pk} ({self.state})"

@@ -65,6 +65,13 @@ class Trial(models.Model):
         max_length=16, blank=True,
         help_text="Catch trials: 'low_rating' (broken image) or 'positive' (real photo of the right class).")
     vote_count = models.PositiveIntegerField(default=0, help_text="Answers from non-preview raters.")
+    # Kept by studies.assignment in the same transactions that change assignments, so a join reads
+    # the loads of a study's trials in one small query instead of counting its assignments.
+    load = models.PositiveIntegerField(
+        default=0, help_text="Live assignments of non-preview raters: answered, or active until the periodic "
+                             "job expires them. Never above the study's target votes per item.")
+    left_load = models.PositiveIntegerField(
+        default=0, help_text="Of `load`, those showing the heard sound's picture on the left (correlation).")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -75,6 +82,7 @@ class Trial(models.Model):
                 condition=~Q(role="catch") | Q(catch_expectation__in=["low_rating", "positive"]),
                 name="trial_catch_has_expectation"),
             models.UniqueConstraint(fields=["study", "stimulus", "condition"], name="trial_unique_item"),
+            models.CheckConstraint(condition=Q(left_load__lte=models.F("load")), name="trial_left_load_within_load"),
         ]
         indexes = [models.Index(fields=["study", "role", "vote_count"], name="trial_study_role_votes")]
 

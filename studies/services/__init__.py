@@ -1,10 +1,9 @@
-"""Write operations of the studies app: building, raters, answers, results, the demo."""
+"""Write operations of the studies app: building, raters, answers, the demo (reads: studies.selectors)."""
 from .building import build_correlation_study, build_rating_study, close_study, open_study
 from .demo import build_demo_studies
-from .participants import completion_info, preview_participant, rater_link, rater_state, start_participant
-from .responses import Answer, save_answer
-from .results import export_rows, study_results
+from .participants import preview_participant, rater_link, resume, start_participant
+from .responses import AnswerOutcome, SubmittedAnswer, save_answer
 
-__all__ = ["Answer", "build_correlation_study", "build_demo_studies", "build_rating_study", "close_study",
-           "completion_info", "export_rows", "open_study", "preview_participant", "rater_link", "rater_state",
-           "save_answer", "start_participant", "study_results"]
+__all__ = ["AnswerOutcome", "SubmittedAnswer", "build_correlation_study", "build_demo_studies", "build_rating_study",
+           "close_study", "open_study", "preview_participant", "rater_link", "resume", "save_answer",
+           "start_participant"]

@@ -5,9 +5,15 @@ every chosen checkpoint generated from, the same number per class. Correlation s
 test sound with its own image and one generated from a sound of another class, the other class
 rotating so every class is the "negative" equally often. Sides are chosen at assignment time.
 
-Catch trials: rating - an obviously broken image (uniform noise) with a real sound; correlation - a
-real photo of the sound's class against a real photo of another class. Practice trials (not counted):
-a real sound with its real photo (rating) or the same kind of pair as a catch trial (correlation).
+Catch trials: rating - an obviously broken image (a generated image of the same sound cut into
+small blocks and shuffled) with a real sound; correlation - a real photo of the sound's class
+against a real photo of another class. Practice trials (not counted): a real sound with its real
+photo (rating) or the same kind of pair as a catch trial (correlation).
+
+Catch and practice media must not give themselves away: every image a study serves has the same
+pixel size (the main images' size; photos are resized to it), the same mode and format (RGB PNG
+without metadata), and the scrambled catch image keeps a generated image's colours and texture,
+so its file size is like theirs; sounds go through the same WAV copy as the main trials' sounds.
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from gan.models import Checkpoint, GeneratedImage, Pair, PairStatus, Split
 from ..errors import BuildError
 from ..models import Condition, Stimulus, Study, StudyKind, StudyState, Trial, TrialRole
 
-NOISE_IMAGE_SIZE = 128
+SCRAMBLE_BLOCK = 4  # pixels: small enough that no object survives, large enough to keep texture
 
 
 class MediaCopier:
@@ -40,9 +46,10 @@ class MediaCopier:
     images are re-encoded as PNG without text chunks. One copy per source file per study.
     """
 
-    def __init__(self, study: Study):
+    def __init__(self, study: Study, image_size: tuple[int, int] | None = None):
         self.folder = f"studies/{study.public_key}"
         self.copies: dict[str, tuple[str, float]] = {}
+        self.image_size = image_size  # every served image is resized to this (None: as it is)
 
     def _save(self, data: bytes, suffix: str) -> str:
         return default_storage.save(f"{self.folder}/{secrets.token_hex(8)}{suffix}", ContentFile(data))
@@ -61,16 +68,27 @@ class MediaCopier:
             self.copies[relative_path] = (self._save(buffer.getvalue(), ".wav"), len(samples) / rate)
         return self.copies[relative_path]
 
+    def pixels(self, relative_path: str) -> Image.Image:
+        """The image as served: RGB (no alpha: main images have none), at the study's size."""
+        try:
+            with Image.open(default_storage.path(relative_path)) as source:
+                pixels = source.convert("RGB")
+        except (OSError, ValueError) as error:
+            raise BuildError(f"cannot read the image {relative_path!r}: {error}") from error
+        if self.image_size and pixels.size != self.image_size:
+            pixels = pixels.resize(self.image_size, Image.Resampling.LANCZOS)
+        return pixels
+
+    def save_png(self, pixels: Image.Image, name: str | None = None) -> str:
+        buffer = io.BytesIO()
+        pixels.save(buffer, format="PNG")  # no pnginfo: nothing but pixels
+        if name:
+            return default_storage.save(f"{self.folder}/{name}", ContentFile(buffer.getvalue()))
+        return self._save(buffer.getvalue(), ".png")
+
     def image(self, relative_path: str) -> str:
         if relative_path not in self.copies:
-            try:
-                with Image.open(default_storage.path(relative_path)) as source:
-                    pixels = source.convert("RGBA" if "A" in source.getbands() else "RGB")
-            except (OSError, ValueError) as error:
-                raise BuildError(f"cannot read the image {relative_path!r}: {error}") from error
-            buffer = io.BytesIO()
-            pixels.save(buffer, format="PNG")  # no pnginfo: nothing but pixels
-            self.copies[relative_path] = (self._save(buffer.getvalue(), ".png"), 0.0)
+            self.copies[relative_path] = (self.save_png(self.pixels(relative_path)), 0.0)
         return self.copies[relative_path][0]
 
 
@@ -127,12 +145,37 @@ def _real_pairs(checkpoint: Checkpoint, labels: Sequence[str]) -> dict[str, list
     return by_label
 
 
-def _noise_image(study: Study, index: int, rng: random.Random) -> str:
-    pixels = np.random.default_rng(rng.randrange(2**32)).integers(0, 256, (NOISE_IMAGE_SIZE, NOISE_IMAGE_SIZE, 3),
-                                                                  dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return default_storage.save(f"studies/{study.public_key}/catch-{index}.png", ContentFile(buffer.getvalue()))
+def study_image_size(paths: Sequence[str]) -> tuple[int, int]:
+    """The size every image of a study is served at: the largest of its main images (so no main
+    image loses pixels, and a condition cannot be told by its image size either)."""
+    sizes = []
+    for path in paths:
+        try:
+            with Image.open(default_storage.path(path)) as image:
+                sizes.append(image.size)
+        except (OSError, ValueError) as error:
+            raise BuildError(f"cannot read the image {path!r}: {error}") from error
+    return max(sizes, key=lambda size: (size[0] * size[1], size)) if sizes else (32, 32)
+
+
+def _scrambled_image(copier: MediaCopier, source: str, index: int, rng: random.Random) -> str:
+    """An obviously broken picture that looks like the others to a script: a generated image cut
+    into SCRAMBLE_BLOCK-pixel blocks, shuffled and some flipped (same size, colours and texture)."""
+    pixels = np.asarray(copier.pixels(source)).copy()
+    height, width = pixels.shape[:2]
+    block = SCRAMBLE_BLOCK if min(height, width) >= 4 * SCRAMBLE_BLOCK else 1
+    rows, cols = height // block, width // block
+    tiles = [pixels[r * block:(r + 1) * block, c * block:(c + 1) * block].copy() for r in range(rows)
+             for c in range(cols)]
+    order = list(range(len(tiles)))
+    rng.shuffle(order)
+    for k, source_index in enumerate(order):
+        tile = tiles[source_index]
+        if rng.random() < 0.5:
+            tile = tile[::-1]
+        r, c = divmod(k, cols)
+        pixels[r * block:(r + 1) * block, c * block:(c + 1) * block] = tile
+    return copier.save_png(Image.fromarray(pixels), f"catch-{index}-{secrets.token_hex(4)}.png")
 
 
 def _new_study(name, kind, *, target_votes, trials_per_participant, require_full_playback, title, instructions,
@@ -185,7 +228,7 @@ def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_p
     study = _new_study(name, StudyKind.RATING, target_votes=target_votes,
                        trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
                        title=title, instructions=instructions, created_by=created_by, params=params)
-    copier = MediaCopier(study)
+    copier = MediaCopier(study, study_image_size([images[s].image.name for images in per_checkpoint for s in sounds]))
     conditions = [Condition.objects.create(study=study, checkpoint=c, label=label, position=k)
                   for k, (c, label) in enumerate(zip(checkpoints, labels))]
     position = 0
@@ -199,8 +242,9 @@ def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_p
     classes = sorted({sound_labels[s] for s in sounds})
     for k in range(catch_trials):
         sound = sounds[(k * len(sounds)) // catch_trials]  # spread over the classes (sounds are class-sorted)
-        stimulus = _stimulus(study, copier, sound=sound, label=sound_labels[sound], image=_noise_image(study, k, rng),
-                             provenance={"catch": "uniform noise image"})
+        scrambled = _scrambled_image(copier, per_checkpoint[0][sound].image.name, k, rng)
+        stimulus = _stimulus(study, copier, sound=sound, label=sound_labels[sound], image=scrambled,
+                             provenance={"catch": "a generated image of this sound, cut into blocks and shuffled"})
         Trial.objects.create(study=study, stimulus=stimulus, role=TrialRole.CATCH, catch_expectation="low_rating",
                              position=position)
         position += 1
@@ -256,7 +300,7 @@ def build_correlation_study(name: str, checkpoint: Checkpoint, *, sounds_per_cla
     study = _new_study(name, StudyKind.CORRELATION, target_votes=target_votes,
                        trials_per_participant=trials_per_participant, require_full_playback=require_full_playback,
                        title=title, instructions=instructions, created_by=created_by, params=params)
-    copier = MediaCopier(study)
+    copier = MediaCopier(study, study_image_size([images[s].image.name for s in sounds]))
     condition = Condition.objects.create(study=study, checkpoint=checkpoint, label=condition_label(checkpoint))
     # Negatives may come from any image of the other class, chosen least-used first.
     pool: dict[str, list[GeneratedImage]] = defaultdict(list)

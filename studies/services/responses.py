@@ -1,27 +1,39 @@
-"""Saving a rater's answer: validated, idempotent by client id, safe under concurrency."""
+"""Saving a rater's answer: validated, idempotent by client id, safe under concurrency, in few queries.
+
+The answer path is three queries on PostgreSQL: the rater (by token, in the view), one read of the
+assignment with everything the checks need (its trial, sound length, the rater's progress, and any
+response already stored under this client id), and one statement that claims the assignment,
+stores the response and counts the vote. One statement is atomic by itself, so no transaction
+round trips are added; a claim that loses a race (the same answer sent twice at once) stores
+nothing and is then answered from what the winner stored: 201 for one, 200 for the other.
+SQLite (the embedded default) runs the same three writes in one transaction instead.
+"""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..assignment import close_if_complete, extend_expiry, refresh_participant
+from ..assignment import reactivate
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
-from ..models import (Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, StudyKind,
-                      StudyState, Trial)
+from ..models import Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, StudyKind, Trial
+from ..selectors.rater import HELD_STATES, study_accepts_answers
 
 # Browsers report 'ended' a little before the server's clock says the sound could have ended
 # (network latency between fetching the sound and playing it); allow this much slack.
 PLAYBACK_SLACK = timedelta(milliseconds=500)
+# A browser's clock may be off; an answer time further in the future than this is refused.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class Answer:
-    """A validated answer as the browser sent it (see the API serializer)."""
+class SubmittedAnswer:
+    """An answer as the rater page sent it, after the API serializer's type checks."""
 
     trial: str
     client_id: uuid.UUID
@@ -33,132 +45,217 @@ class Answer:
     answered_at: datetime | None = None
 
 
-def _same_answer(response: Response, answer: Answer) -> bool:
-    return (response.assignment.public_key == answer.trial and response.rating == answer.rating
-            and response.choice == (answer.choice or ""))
+@dataclass(frozen=True)
+class AnswerOutcome:
+    created: bool              # False: a retry of an answer already stored (same client id, same answer)
+    answered: int
+    total: int
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.answered >= self.total
 
 
-def _check_replay(participant: Participant, answer: Answer) -> Response | None:
-    """A client id seen before: the same answer again is a harmless retry, anything else a conflict."""
-    existing = Response.objects.select_related("assignment").filter(client_id=answer.client_id).first()
-    if existing is None:
+def _count(state_filter) -> Subquery:
+    rows = (Assignment.objects.filter(participant=OuterRef("participant"), **state_filter).order_by()
+            .values("participant").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
+    """One query: the assignment, what the checks need, the rater's progress, and a stored replay."""
+    replay = Response.objects.filter(client_id=answer.client_id)
+    return (Assignment.objects.filter(participant=participant, public_key=answer.trial)
+            .annotate(n_answered=_count({"state": AssignmentState.ANSWERED}),
+                      n_held=_count({"state__in": HELD_STATES}),
+                      replay_participant=Subquery(replay.values("participant_id")[:1]),
+                      replay_trial=Subquery(replay.values("assignment__public_key")[:1]),
+                      replay_rating=Subquery(replay.values("rating")[:1]),
+                      replay_choice=Subquery(replay.values("choice")[:1]))
+            .values("pk", "trial_id", "state", "position", "positive_side", "counts_toward_target", "first_served_at",
+                    "trial__role", "trial__stimulus__sound_duration_s", "n_answered", "n_held", "replay_participant",
+                    "replay_trial", "replay_rating", "replay_choice")
+            .first())
+
+
+def _replayed(participant: Participant, answer: SubmittedAnswer, stored: dict) -> bool:
+    """True for a harmless retry; AnswerConflict for a client id reused for something else."""
+    same = (stored["participant"] == participant.pk and stored["trial"] == answer.trial
+            and stored["rating"] == answer.rating and stored["choice"] == (answer.choice or ""))
+    if not same:
+        raise AnswerConflict("This client id was already used for a different answer; nothing was stored.")
+    return True
+
+
+def _stored_replay(answer: SubmittedAnswer) -> dict | None:
+    row = (Response.objects.filter(client_id=answer.client_id)
+           .values("participant_id", "assignment__public_key", "rating", "choice").first())
+    if row is None:
         return None
-    if existing.participant_id == participant.pk and _same_answer(existing, answer):
-        return existing
-    raise AnswerConflict("This client id was already used for a different answer; nothing was stored.")
+    return {"participant": row["participant_id"], "trial": row["assignment__public_key"], "rating": row["rating"],
+            "choice": row["choice"]}
 
 
-def _check_content(participant: Participant, assignment: Assignment, answer: Answer) -> None:
-    if participant.study.kind == StudyKind.RATING:
+def _check_content(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> None:
+    study = participant.study
+    if study.kind == StudyKind.RATING:
         if answer.rating is None or answer.choice:
             raise BadAnswer("This study asks for a rating from 1 to 5, not a choice.", fields={"rating": "required"})
         if not 1 <= answer.rating <= 5:
             raise BadAnswer(f"A rating must be 1 to 5, got {answer.rating}.", fields={"rating": "out of range"})
-    else:
-        if answer.rating is not None or answer.choice not in Choice.values:
-            raise BadAnswer("This study asks for a choice: left, right or neither.", fields={"choice": "required"})
+    elif answer.rating is not None or answer.choice not in Choice.values:
+        raise BadAnswer("This study asks for a choice: left, right or neither.", fields={"choice": "required"})
     if answer.play_count < 1:
         raise BadAnswer("The sound must be played before answering.", fields={"play_count": "must be at least 1"})
-    if participant.study.require_full_playback:
+    if answer.answered_at is not None:
+        if answer.answered_at > now + CLOCK_SKEW:
+            raise BadAnswer("The answer's time lies in the future.", fields={"answered_at": "in the future"})
+        if answer.answered_at < participant.created_at - CLOCK_SKEW:
+            raise BadAnswer("The answer's time lies before the rater started.",
+                            fields={"answered_at": "before the start"})
+    if study.require_full_playback:
         if not answer.played_to_end:
             raise BadAnswer("Please listen to the whole sound before answering.",
                             fields={"played_to_end": "the sound has not played to its end"})
-        served = assignment.first_served_at
-        duration = timedelta(seconds=assignment.trial.stimulus.sound_duration_s)
-        if served is None or timezone.now() - served + PLAYBACK_SLACK < duration:
+        served = target["first_served_at"]
+        duration = timedelta(seconds=target["trial__stimulus__sound_duration_s"])
+        if served is None or now - served + PLAYBACK_SLACK < duration:
             raise BadAnswer("Please listen to the whole sound before answering (it has not been fetched long "
                             "enough to have played).", fields={"played_to_end": "too early"})
 
 
-def _chosen_role(assignment: Assignment, choice: str) -> str:
+def _chosen_role(positive_side: str, choice: str) -> str:
     if not choice:
         return ""
     if choice == Choice.NEITHER:
         return ChosenRole.NEITHER
-    return ChosenRole.POSITIVE if choice == assignment.positive_side else ChosenRole.NEGATIVE
+    return ChosenRole.POSITIVE if choice == positive_side else ChosenRole.NEGATIVE
 
 
-def _claim(assignment: Assignment, participant: Participant, now) -> None:
-    """Take the assignment from active to answered; an expired one only if its slot is still free."""
-    claimed = Assignment.objects.filter(pk=assignment.pk, state=AssignmentState.ACTIVE,
-                                        expires_at__gt=now).update(state=AssignmentState.ANSWERED)
-    if claimed:
+_STORE_SQL = """
+WITH claimed AS (
+    UPDATE {assignment} SET state = %(answered)s WHERE id = %(assignment_id)s AND state = %(active)s RETURNING id
+), saved AS (
+    INSERT INTO {response} (assignment_id, participant_id, trial_id, client_id, rating, choice, chosen_role,
+                            response_time_ms, play_count, presented_position, positive_side, client_answered_at,
+                            created_at)
+    SELECT id, %(participant_id)s, %(trial_id)s, %(client_id)s::uuid, %(rating)s, %(choice)s, %(chosen_role)s,
+           %(response_time_ms)s, %(play_count)s, %(position)s, %(positive_side)s, %(answered_at)s, %(now)s
+    FROM claimed
+    RETURNING trial_id
+), counted AS (
+    UPDATE {trial} SET vote_count = vote_count + 1 WHERE %(counts)s AND id IN (SELECT trial_id FROM saved) RETURNING id
+)
+SELECT count(*) FROM saved
+"""
+
+
+def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> bool:
+    """Claim the assignment, store the response, count the vote: all or nothing. False: the claim lost."""
+    values = {
+        "answered": AssignmentState.ANSWERED, "active": AssignmentState.ACTIVE, "assignment_id": target["pk"],
+        "participant_id": participant.pk, "trial_id": target["trial_id"], "client_id": str(answer.client_id),
+        "rating": answer.rating, "choice": answer.choice or "",
+        "chosen_role": _chosen_role(target["positive_side"], answer.choice or ""),
+        "response_time_ms": answer.response_time_ms, "play_count": answer.play_count, "position": target["position"],
+        "positive_side": target["positive_side"], "answered_at": answer.answered_at, "now": now,
+        "counts": target["counts_toward_target"],
+    }
+    if connection.vendor == "postgresql":
+        sql = _STORE_SQL.format(assignment=Assignment._meta.db_table, response=Response._meta.db_table,
+                                trial=Trial._meta.db_table)
+        # In autocommit mode the statement is its own transaction; inside a caller's transaction a
+        # savepoint keeps a unique-key error from poisoning it.
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                return cursor.fetchone()[0] == 1
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            return cursor.fetchone()[0] == 1
+    with transaction.atomic():
+        claimed = Assignment.objects.filter(pk=target["pk"], state=AssignmentState.ACTIVE).update(
+            state=AssignmentState.ANSWERED)
+        if not claimed:
+            return False
+        Response.objects.create(
+            assignment_id=target["pk"], participant=participant, trial_id=target["trial_id"],
+            client_id=answer.client_id, rating=answer.rating, choice=values["choice"],
+            chosen_role=values["chosen_role"], response_time_ms=answer.response_time_ms,
+            play_count=answer.play_count, presented_position=target["position"],
+            positive_side=target["positive_side"], client_answered_at=answer.answered_at)
+        if target["counts_toward_target"]:
+            Trial.objects.filter(pk=target["trial_id"]).update(vote_count=F("vote_count") + 1)
+    return True
+
+
+def _revive(participant: Participant, target: dict, now) -> None:
+    """An answer to a trial that expired while the rater was away: kept if the slot is still free."""
+    assignment = Assignment.objects.select_related("trial").get(pk=target["pk"])
+    if target["state"] == AssignmentState.EXPIRED and reactivate(participant, [assignment], now):
         return
-    refresh_participant(participant, now=now)  # expire + reactivate when there is room
-    claimed = Assignment.objects.filter(pk=assignment.pk, state=AssignmentState.ACTIVE).update(
-        state=AssignmentState.ANSWERED)
-    if not claimed:
-        state = Assignment.objects.filter(pk=assignment.pk).values_list("state", flat=True).first()
-        if state == AssignmentState.ANSWERED:
-            raise AnswerConflict("This trial has already been answered.")
-        raise TrialExpired("This trial expired while you were away and went to another rater; "
-                           "please continue with the next one.")
+    raise TrialExpired("This trial expired while you were away and went to another rater; your answer to it was "
+                       "not needed. Please continue with the next one.")
 
 
-def save_answer(participant: Participant, answer: Answer) -> tuple[Response, bool]:
-    """Store an answer once. Returns (response, created); created is False for a retried client id.
+def _after_lost_claim(participant: Participant, answer: SubmittedAnswer) -> None:
+    """The claim found the assignment no longer active: a concurrent copy of this answer won
+    (a retry: fine), another answer to the same trial won (conflict), or it expired meanwhile."""
+    stored = _stored_replay(answer)
+    if stored is not None and _replayed(participant, answer, stored):
+        return
+    state = Assignment.objects.filter(participant=participant, public_key=answer.trial).values_list(
+        "state", flat=True).first()
+    if state == AssignmentState.ANSWERED:
+        raise AnswerConflict("This trial has already been answered; an answer cannot be changed.")
+    raise TrialExpired("This trial expired while you were away and went to another rater; your answer to it was "
+                       "not needed. Please continue with the next one.")
+
+
+def save_answer(participant: Participant, answer: SubmittedAnswer, *, now=None) -> AnswerOutcome:
+    """Store an answer once. created is False for a retried client id.
 
     Raises NotYourTrial, BadAnswer, AnswerConflict, StudyNotOpen or TrialExpired (all ValueErrors with an
     HTTP status); nothing is stored when one is raised.
     """
-    assignment = (Assignment.objects.select_related("trial__stimulus").filter(
-        public_key=answer.trial, participant=participant).first())
-    if assignment is None:
+    now = now or timezone.now()
+    target = _target(participant, answer)
+    if target is None:
         raise NotYourTrial("No such trial among yours.")
-    replay = _check_replay(participant, answer)
-    if replay is not None:
-        return replay, False
-    if assignment.state == AssignmentState.ANSWERED:
+    progress = (target["n_answered"], target["n_held"])
+    if target["replay_participant"] is not None:
+        stored = {"participant": target["replay_participant"], "trial": target["replay_trial"],
+                  "rating": target["replay_rating"], "choice": target["replay_choice"]}
+        _replayed(participant, answer, stored)
+        return AnswerOutcome(False, *progress)
+    if target["state"] == AssignmentState.ANSWERED:
         raise AnswerConflict("This trial has already been answered; an answer cannot be changed.")
-    study = participant.study
-    if not (study.state == StudyState.OPEN or (participant.is_preview and study.state == StudyState.DRAFT)):
+    if not study_accepts_answers(participant):
         raise StudyNotOpen("This study is closed; no more answers are taken.")
-    _check_content(participant, assignment, answer)
-    now = timezone.now()
+    _check_content(participant, target, answer, now)
+    if target["state"] != AssignmentState.ACTIVE:
+        _revive(participant, target, now)
+        progress = (progress[0], progress[1] + 1)
     try:
-        with transaction.atomic():
-            _claim(assignment, participant, now)
-            response = Response.objects.create(
-                assignment=assignment, participant=participant, trial=assignment.trial, client_id=answer.client_id,
-                rating=answer.rating, choice=answer.choice or "",
-                chosen_role=_chosen_role(assignment, answer.choice or ""),
-                response_time_ms=answer.response_time_ms, play_count=answer.play_count,
-                presented_position=assignment.position, positive_side=assignment.positive_side,
-                client_answered_at=answer.answered_at)
-            if assignment.counts_toward_target:
-                Trial.objects.filter(pk=assignment.trial_id).update(vote_count=F("vote_count") + 1)
-    except IntegrityError:
-        # A concurrent request with the same client id (or for the same trial) committed first.
-        replay = _check_replay(participant, answer)
-        if replay is not None:
-            return replay, False
-        raise AnswerConflict("This trial has already been answered; an answer cannot be changed.") from None
-    # The rest runs after the answer committed, each in its own short transaction: touching the
-    # rater's other assignments inside the answer's transaction deadlocks with their other answers.
-    extend_expiry(participant, now)
-    _mark_completion(participant, now)
-    if assignment.counts_toward_target:
-        # After commit, so two last answers committed at once cannot both miss the other's vote.
-        close_if_complete(study.pk, now=now)
-    return response, True
+        created = _store(participant, target, answer, now)
+    except IntegrityError:  # the client id is stored already, for another trial of this or another rater
+        created = False
+    if not created:
+        _after_lost_claim(participant, answer)
+        return AnswerOutcome(False, *progress)
+    outcome = AnswerOutcome(True, progress[0] + 1, progress[1])
+    if outcome.done:
+        mark_completed(participant, now)
+    return outcome
 
 
-def _mark_completion(participant: Participant, now) -> None:
-    """Record that the rater answered everything.
-
-    Runs after the answer committed, so of the rater's last two answers racing, the later check sees
-    both; the participant row lock makes the write happen once. Most answers are not the last and
-    stop at the first (unlocked, read-only) query.
-    """
-    if Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists():
-        return
-    with transaction.atomic():
-        row = Participant.objects.select_for_update().filter(pk=participant.pk).first()
-        if row is None or row.completed_at is not None:
-            return
-        if not Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE).exists():
-            Participant.objects.filter(pk=participant.pk).update(completed_at=now, last_active_at=now)
-            participant.completed_at = now
+def mark_completed(participant: Participant, now) -> None:
+    """Record that the rater answered everything (once; the periodic job catches two last answers
+    that raced, where each saw the other still pending)."""
+    updated = Participant.objects.filter(pk=participant.pk, completed_at__isnull=True).exclude(
+        assignments__state=AssignmentState.ACTIVE).update(completed_at=now, last_active_at=now)
+    if updated:
+        participant.completed_at = now
 
 
 def mark_sound_served(assignment: Assignment) -> None:
@@ -166,3 +263,5 @@ def mark_sound_served(assignment: Assignment) -> None:
     if assignment.first_served_at is None:
         Assignment.objects.filter(pk=assignment.pk, first_served_at__isnull=True).update(
             first_served_at=timezone.now())
+
+

@@ -73,3 +73,10 @@ def make_world(sounds_per_class: int = 2, sound_seconds: float = 0.2, n_runs: in
 @pytest.fixture
 def world(media_root):
     return make_world()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Every test counts its requests from zero: the limits' counters live in a shared cache
+    (a file cache under VAR_DIR that outlives the run, or Redis), so each test gets its own prefix."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from studies.assignment import maintain_studies
 from studies.errors import StudyFull
 from studies.models import Assignment, AssignmentState, Response, StudyState, Trial, TrialRole
 from studies.services import build_correlation_study, build_rating_study, open_study, start_participant
@@ -120,7 +121,7 @@ def test_late_answer_to_an_expired_trial_with_room_is_kept(world):
     assert post_answer(client, alice, answer_body(trial, "rating")).status_code == 201
 
 
-def test_study_closes_itself_when_every_item_has_its_votes(world):
+def test_the_periodic_job_closes_a_study_when_every_item_has_its_votes(world):
     client = Client()
     study = open_study(build_rating_study("r", world["checkpoints"], target_votes=2, catch_trials=1,
                                           trials_per_participant=8))
@@ -129,6 +130,9 @@ def test_study_closes_itself_when_every_item_has_its_votes(world):
         study.refresh_from_db()
         assert study.state == StudyState.OPEN
         answer_all(client, rater, "rating")
+    study.refresh_from_db()
+    assert study.state == StudyState.OPEN  # closing is the periodic job's
+    assert maintain_studies()["closed"] == [study.pk]
     study.refresh_from_db()
     assert study.state == StudyState.CLOSED and study.closed_at is not None
     assert set(Trial.objects.filter(study=study, role=TrialRole.MAIN).values_list("vote_count", flat=True)) == {2}

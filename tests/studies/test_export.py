@@ -128,7 +128,7 @@ ANSWERS = [{"rater": f"r{n % 5}", "item": n, "sound_class": "dog" if n % 2 else 
 
 
 def test_table5_wide_sections_carry_the_same_numbers():
-    result = table5(VOTES, ["base", "+hinge", "=evil"], n_boot=200)
+    result = table5(VOTES, ["base", "+hinge", "=evil"])
     header, rows = table_to_csv_rows(result, "conditions")
     back = read_back(stream_csv(header, rows))
     assert back[0][:6] == ["condition", "position", "n_votes", "n_raters", "n_items", "mean"]
@@ -141,7 +141,7 @@ def test_table5_wide_sections_carry_the_same_numbers():
 def test_table5_long_format_and_summary_include_screening():
     screening = {"raters_before": 7, "raters_after": 6, "votes_before": 84, "votes_after": 72,
                  "excluded": [{"rater": "r6", "reason": "passed 1 of 4 catch trials"}], "rule": {}}
-    result = table5(VOTES, ["base", "+hinge", "=evil"], n_boot=200, screening=screening)
+    result = table5(VOTES, ["base", "+hinge", "=evil"], screening=screening)
     header, rows = table_to_csv_rows(result)
     assert header == ["section", "row", "metric", "value"]
     means = {(r[1]): r[3] for r in rows if r[0] == "conditions" and r[2] == "mean"}

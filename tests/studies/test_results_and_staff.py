@@ -6,8 +6,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from studies.assignment import maintain_studies
 from studies.models import Response, Study, TrialRole
-from studies.services import build_correlation_study, build_rating_study, open_study, study_results
+from studies.selectors.results import study_results
+from studies.services import build_correlation_study, build_rating_study, open_study
 
 from .helpers import answer_body, fetch_sound, join, post_answer, state
 
@@ -46,6 +48,7 @@ def rated(client, world):
         return 2 if assignment.trial.condition.label == first_label else 4
 
     raters = run_raters(client, study, "rating", choose, 3, PROLIFIC_PID="=HYPERLINK(\"x\")")
+    maintain_studies()
     study.refresh_from_db()
     return study, raters
 

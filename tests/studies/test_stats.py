@@ -48,7 +48,7 @@ def paper_votes():
 
 @pytest.fixture(scope="module")
 def paper_table5(paper_votes):
-    return table5(paper_votes, LADDER, n_boot=2000, seed=0)
+    return table5(paper_votes, LADDER)
 
 
 def test_table5_reproduces_the_paper_means_exactly(paper_votes, paper_table5):
@@ -61,50 +61,57 @@ def test_table5_reproduces_the_paper_means_exactly(paper_votes, paper_table5):
     assert paper_table5.n_votes == 200 and paper_table5.n_raters == 10
 
 
-def test_cluster_robust_ci_matches_statsmodels_and_the_cr1_formula(paper_votes, paper_table5):
+def test_rater_only_ci_matches_statsmodels_and_the_cr1_formula(paper_votes, paper_table5):
     for row in paper_table5.conditions:
         mine = [v for v in paper_votes if v["condition"] == row.condition]
         y = np.array([v["score"] for v in mine], float)
         groups = np.array([int(v["rater"][1:]) for v in mine])
         fit = sm.OLS(y, np.ones_like(y)).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
         low, high = fit.conf_int(alpha=0.05)[0]
-        assert (row.robust_ci_low, row.robust_ci_high) == pytest.approx((low, high), rel=1e-12)
+        assert (row.rater_ci_low, row.rater_ci_high) == pytest.approx((low, high), rel=1e-12)
         # CR1 by hand: G/(G-1) * (N-1)/(N-1) * sum_g (sum of residuals in g)^2 / N^2, t with G-1 df
         residual_sums = np.array([np.sum(y[groups == g] - y.mean()) for g in range(RATERS)])
         se = math.sqrt(RATERS / (RATERS - 1) * np.sum(residual_sums ** 2) / len(y) ** 2)
         half = sps.t.ppf(0.975, RATERS - 1) * se
-        assert (row.robust_ci_low, row.robust_ci_high) == pytest.approx((y.mean() - half, y.mean() + half))
+        assert (row.rater_ci_low, row.rater_ci_high) == pytest.approx((y.mean() - half, y.mean() + half))
 
 
-def test_bootstrap_ci_is_seeded_and_agrees_with_an_independent_rater_resampling(paper_votes):
-    first = table5(paper_votes, LADDER, seed=7)
-    again = table5(paper_votes, LADDER, seed=7)
-    other = table5(paper_votes, LADDER, seed=8)
-    ci = lambda t: [(r.boot_ci_low, r.boot_ci_high) for r in t.conditions]  # noqa: E731
-    assert ci(first) == ci(again)
-    assert ci(first) != ci(other)
-    # Independent check: resample raters with numpy's own generator, 20000 times.
-    rng = np.random.default_rng(123)
-    for row in first.conditions:
-        grid = np.array([[v["score"] for v in paper_votes if v["condition"] == row.condition
-                          and v["rater"] == f"r{r}"] for r in range(RATERS)], float)
-        picks = rng.integers(0, RATERS, (20000, RATERS))
-        boot_means = grid[picks].mean(axis=(1, 2))
-        low, high = np.percentile(boot_means, [2.5, 97.5])
-        assert row.boot_ci_low == pytest.approx(low, abs=0.06)
-        assert row.boot_ci_high == pytest.approx(high, abs=0.06)
-        assert row.boot_ci_low <= row.mean <= row.boot_ci_high
+def _two_way(y, raters, items, x=None):
+    """statsmodels' own two-way cluster-robust covariance (Cameron-Gelbach-Miller) for OLS, with the
+    documented fallback: a variance below either one-way variance is raised to the larger one."""
+    from statsmodels.stats.sandwich_covariance import cov_cluster_2groups
+    x = np.ones((len(y), 1)) if x is None else x
+    fit = sm.OLS(np.asarray(y, float), x).fit()
+    codes = lambda labels: np.unique(np.asarray(labels).astype(str), return_inverse=True)[1]  # noqa: E731
+    both, by_rater, by_item = cov_cluster_2groups(fit, codes(raters), codes(items))
+    return fit, np.maximum(both, np.maximum(by_rater, by_item))
 
 
-def test_bootstrap_ci_is_close_to_the_cluster_robust_ci_on_well_behaved_data():
-    rng = np.random.default_rng(5)
-    votes = [{"rater": r, "condition": "only", "item": i,
-              "score": int(np.clip(np.rint(3 + 0.4 * bias + rng.normal(0, 1)), 1, 5))}
-             for r, bias in enumerate(rng.normal(0, 1, 60)) for i in range(12)]
-    row = table5(votes, n_boot=4000, seed=0).conditions[0]
-    width = row.robust_ci_high - row.robust_ci_low
-    assert abs(row.boot_ci_low - row.robust_ci_low) < 0.1 * width
-    assert abs(row.boot_ci_high - row.robust_ci_high) < 0.1 * width
+def test_crossed_ci_is_statsmodels_two_way_cluster_robust_ci(paper_votes, paper_table5):
+    for row in paper_table5.conditions:
+        mine = [v for v in paper_votes if v["condition"] == row.condition]
+        fit, cov = _two_way([v["score"] for v in mine], [v["rater"] for v in mine], [v["item"] for v in mine])
+        se = math.sqrt(cov[0, 0])
+        half = sps.t.ppf(0.975, min(RATERS, ITEMS) - 1) * se
+        assert row.ci_df == ITEMS - 1
+        assert (row.ci_low, row.ci_high) == pytest.approx((row.mean - half, row.mean + half), rel=1e-10)
+        assert row.ci_low < row.mean < row.ci_high
+        # wider than clustering by rater alone: the items' own effect is in it
+        assert row.ci_high - row.ci_low >= row.rater_ci_high - row.rater_ci_low - 1e-12
+
+
+def test_crossed_pairwise_test_is_the_two_way_robust_t_test_on_the_difference(paper_votes):
+    result = table5(paper_votes, LADDER)
+    assert result.pairwise_test == "crossed"
+    for row in result.pairwise:
+        both = [v for v in paper_votes if v["condition"] in (row.condition_a, row.condition_b)]
+        x = np.column_stack([np.ones(len(both)), [v["condition"] == row.condition_b for v in both]])
+        fit, cov = _two_way([v["score"] for v in both], [v["rater"] for v in both], [v["item"] for v in both], x)
+        t = fit.params[1] / math.sqrt(cov[1, 1])
+        assert row.mean_difference == pytest.approx(fit.params[1], rel=1e-12)
+        assert row.statistic == pytest.approx(t, rel=1e-9)
+        assert row.p_value == pytest.approx(2 * sps.t.sf(abs(t), ITEMS - 1), rel=1e-9)
+    assert all(row.p_holm_neighbours is not None for row in result.pairwise if row.neighbours)
 
 
 def _rater_means(votes):
@@ -176,7 +183,7 @@ def test_a_condition_without_votes_gets_an_empty_row_and_no_tests():
     votes = votes_with_means(PAPER_MEANS[:3])
     result = table5(votes, LADDER)
     last = result.conditions[3]
-    assert (last.n_votes, last.mean, last.boot_ci_low, last.robust_ci_low) == (0, None, None, None)
+    assert (last.n_votes, last.mean, last.ci_low, last.rater_ci_low) == (0, None, None, None)
     untested = [p for p in result.pairwise if "+aux classifier" in (p.condition_a, p.condition_b)]
     assert all(p.p_value is None and p.p_holm_all is None for p in untested)
     assert all(p.p_holm_all is not None for p in result.pairwise if p not in untested)
@@ -269,13 +276,45 @@ def test_table6_per_class_split_and_holm():
     assert result.overall.binom_p_holm is None
 
 
-def test_table6_rater_cluster_bootstrap_is_seeded_and_brackets_the_share():
+def test_table6_rater_cluster_bootstrap_is_seeded_and_brackets_all_three_shares():
     answers = answers_with_counts(PAPER_COUNTS)
-    a, b = table6(answers, seed=3), table6(answers, seed=3)
-    assert (a.overall.positive_boot_ci_low, a.overall.positive_boot_ci_high) == \
-           (b.overall.positive_boot_ci_low, b.overall.positive_boot_ci_high)
-    assert a.overall.positive_boot_ci_low <= 0.73 <= a.overall.positive_boot_ci_high
+    a, b, c = table6(answers, seed=3), table6(answers, seed=3), table6(answers, seed=4)
+    for name, share in (("positive", 0.73), ("negative", 0.11), ("neither", 0.16)):
+        interval = (getattr(a.overall, f"{name}_boot_ci_low"), getattr(a.overall, f"{name}_boot_ci_high"))
+        assert interval == (getattr(b.overall, f"{name}_boot_ci_low"), getattr(b.overall, f"{name}_boot_ci_high"))
+        assert interval[0] <= share <= interval[1]
+        crossed = (getattr(a.overall, f"{name}_crossed_ci_low"), getattr(a.overall, f"{name}_crossed_ci_high"))
+        assert crossed[0] < share < crossed[1]
+    assert a.overall.positive_boot_ci_low != c.overall.positive_boot_ci_low
     json.dumps(a.to_dict(), allow_nan=False)
+
+
+def test_table6_rater_level_and_crossed_tests():
+    answers = answers_with_counts(PAPER_COUNTS)
+    o = table6(answers).overall
+    per_rater = defaultdict(list)
+    for a in answers:
+        per_rater[a["rater"]].append(a["answer"])
+    differences = [(x.count("positive") - x.count("negative")) / len(x) for x in per_rater.values()]
+    expected = sps.wilcoxon(differences)
+    assert (o.rater_test_statistic, o.rater_test_p) == pytest.approx((expected.statistic, expected.pvalue))
+    y = [(a["answer"] == "positive") - (a["answer"] == "negative") for a in answers]
+    fit, cov = _two_way(y, [a["rater"] for a in answers], [a["item"] for a in answers])
+    t = np.mean(y) / math.sqrt(cov[0, 0])
+    assert o.crossed_test_p == pytest.approx(2 * sps.t.sf(abs(t), RATERS - 1), rel=1e-9)
+    assert o.n_items == 100
+
+
+def test_table6_rater_level_test_is_not_fooled_by_many_answers_from_few_raters():
+    """Six busy raters who mostly say positive, four who say negative: pooled answers look decisive."""
+    answers = []
+    for r in range(10):
+        lean = ["positive"] * 28 + ["negative"] * 2 if r < 6 else ["negative"] * 10
+        answers += [{"rater": r, "item": f"{r}-{k}", "sound_class": "c", "answer": a} for k, a in enumerate(lean)]
+    o = table6(answers).overall
+    assert o.binom_p < 1e-6           # answers treated as independent: "certain"
+    assert o.rater_test_p > 0.2       # raters as the unit: 6 for, 4 strongly against
+    assert o.crossed_test_p > 1000 * o.binom_p
 
 
 def test_table6_bad_input():

@@ -1,11 +1,9 @@
-"""Results of a study: screening, Table 5 / Table 6 via studies.stats, and the long-format export.
+"""Results of a study: screening and Table 5 / Table 6 via studies.stats (reads only).
 
-The results page, the staff API and the CSV exports all call `study_results`, so they show the
+The results page, the staff API and the table CSV all call `study_results`, so they show the
 same numbers (fixed bootstrap seed and size).
 """
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 from django.db.models import Count, Q
 
@@ -75,7 +73,7 @@ def study_results(study: Study) -> dict:
     try:
         if study.kind == StudyKind.RATING:
             order = list(study.conditions.order_by("position").values_list("label", flat=True))
-            table = table5(screened.records, order, n_boot=N_BOOT, seed=SEED, screening=screened.report)
+            table = table5(screened.records, order, screening=screened.report)
         else:
             table = table6(screened.records, SEED, n_boot=N_BOOT, screening=screened.report)
         result["table"] = table.to_dict()
@@ -84,31 +82,3 @@ def study_results(study: Study) -> dict:
     return result
 
 
-EXPORT_HEADER = [
-    "response_id", "participant", "crowd_platform", "crowd_participant_id", "trial", "trial_role", "condition",
-    "checkpoint", "variant", "checkpoint_step", "sound", "sound_class", "other_class", "image", "other_image",
-    "rating", "choice", "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count",
-    "client_id", "client_answered_at", "saved_at", "preview",
-]
-_EXPORT_FIELDS = [
-    "id", "participant_id", "participant__platform", "participant__crowd_participant_id", "trial_id", "trial__role",
-    "trial__condition__label", "trial__condition__checkpoint_id", "trial__condition__checkpoint__run__variant",
-    "trial__condition__checkpoint__step", "trial__stimulus__source_sound", "trial__stimulus__sound_label",
-    "trial__stimulus__other_label", "trial__stimulus__source_image", "trial__stimulus__source_other_image", "rating", "choice",
-    "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count", "client_id",
-    "client_answered_at", "created_at", "participant__is_preview",
-]
-
-
-def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[list]:
-    """Every response in long format, one row per vote, streamed from the database in chunks."""
-    rows = Response.objects.filter(trial__study=study)
-    if not include_preview:
-        rows = rows.filter(participant__is_preview=False)
-    answered_at, saved_at = _EXPORT_FIELDS.index("client_answered_at"), _EXPORT_FIELDS.index("created_at")
-    for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):
-        row = list(row)
-        if row[answered_at] is not None:
-            row[answered_at] = row[answered_at].isoformat()
-        row[saved_at] = row[saved_at].isoformat()
-        yield row

@@ -1,0 +1,35 @@
+"""The long-format export of a study's responses: one row per vote (reads only, streamed)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..models import Response, Study
+
+EXPORT_HEADER = [
+    "response_id", "participant", "crowd_platform", "crowd_participant_id", "trial", "trial_role", "condition",
+    "checkpoint", "variant", "checkpoint_step", "sound", "sound_class", "other_class", "image", "other_image",
+    "rating", "choice", "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count",
+    "client_id", "client_answered_at", "saved_at", "preview",
+]
+_EXPORT_FIELDS = [
+    "id", "participant_id", "participant__platform", "participant__crowd_participant_id", "trial_id", "trial__role",
+    "trial__condition__label", "trial__condition__checkpoint_id", "trial__condition__checkpoint__run__variant",
+    "trial__condition__checkpoint__step", "trial__stimulus__source_sound", "trial__stimulus__sound_label",
+    "trial__stimulus__other_label", "trial__stimulus__source_image", "trial__stimulus__source_other_image", "rating", "choice",
+    "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count", "client_id",
+    "client_answered_at", "created_at", "participant__is_preview",
+]
+
+
+def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[list]:
+    """Every response in long format, one row per vote, streamed from the database in chunks."""
+    rows = Response.objects.filter(trial__study=study)
+    if not include_preview:
+        rows = rows.filter(participant__is_preview=False)
+    answered_at, saved_at = _EXPORT_FIELDS.index("client_answered_at"), _EXPORT_FIELDS.index("created_at")
+    for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):
+        row = list(row)
+        if row[answered_at] is not None:
+            row[answered_at] = row[answered_at].isoformat()
+        row[saved_at] = row[saved_at].isoformat()
+        yield row

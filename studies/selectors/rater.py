@@ -1,0 +1,115 @@
+"""What a rater is shown: their pending trials (opaque ids and URLs only), progress, completion."""
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlparse
+
+from django.urls import reverse
+from django.utils import timezone
+
+from ..models import Assignment, AssignmentState, Participant, StudyKind, StudyState, TrialRole
+
+PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc={code}"
+MTURK_SUBMIT_HOSTS = ("www.mturk.com", "workersandbox.mturk.com")
+HELD_STATES = (AssignmentState.ACTIVE, AssignmentState.ANSWERED)  # expired/withdrawn are not in the plan
+
+
+def participant_for_token(token: str) -> Participant | None:
+    """The rater a token names (one query, with their study), or None."""
+    if not token or len(token) > 64:
+        return None
+    try:
+        return Participant.objects.select_related("study").get(token=token)
+    except Participant.DoesNotExist:
+        return None
+
+
+def study_accepts_answers(participant: Participant) -> bool:
+    state = participant.study.state
+    return state == StudyState.OPEN or (participant.is_preview and state == StudyState.DRAFT)
+
+
+def _media_urls(participant: Participant, assignment: Assignment) -> dict:
+    def url(slot):
+        return reverse("studies:media", args=[participant.token, assignment.public_key, slot])
+    if participant.study.kind == StudyKind.RATING:
+        return {"image_url": url("image")}
+    return {"left_image_url": url("left"), "right_image_url": url("right")}
+
+
+def trial_payload(participant: Participant, assignment: Assignment) -> dict:
+    """What the rater page needs for one trial: opaque ids and URLs only."""
+    return {
+        "id": assignment.public_key,
+        "practice": assignment.trial.role == TrialRole.PRACTICE,
+        "sound_url": reverse("studies:media", args=[participant.token, assignment.public_key, "sound"]),
+        "sound_seconds": round(assignment.trial.stimulus.sound_duration_s, 3),
+        **_media_urls(participant, assignment),
+    }
+
+
+def held_assignments(participant: Participant) -> list[Assignment]:
+    """The rater's plan in order (one query)."""
+    return list(Assignment.objects.filter(participant=participant, state__in=HELD_STATES)
+                .select_related("trial__stimulus")
+                .only("public_key", "state", "position", "trial__role", "trial__stimulus__sound_duration_s")
+                .order_by("position"))
+
+
+def rater_state(participant: Participant, *, limit: int | None = None) -> dict:
+    """Progress and the rater's pending trials in order (for resume on any device). Reads only."""
+    study = participant.study
+    rows = held_assignments(participant)
+    pending = [a for a in rows if a.state == AssignmentState.ACTIVE]
+    answered = len(rows) - len(pending)
+    done = participant.completed_at is not None or (not pending and answered > 0)
+    open_now = study_accepts_answers(participant)
+    shown = pending[:limit] if limit else pending
+    state = {
+        "kind": study.kind,
+        "study_open": open_now,
+        "require_full_playback": study.require_full_playback,
+        "progress": {"answered": answered, "total": len(rows)},
+        "done": done,
+        "trials": [trial_payload(participant, a) for a in shown] if open_now else [],
+        "server_time": timezone.now().isoformat(),
+    }
+    if done:
+        state["completion"] = completion_info(participant)
+    return state
+
+
+def is_finished(participant: Participant) -> bool:
+    if participant.completed_at is not None:
+        return True
+    states = set(Assignment.objects.filter(participant=participant, state__in=HELD_STATES)
+                 .values_list("state", flat=True).distinct())
+    return states == {AssignmentState.ANSWERED}
+
+
+def completion_info(participant: Participant) -> dict:
+    """The completion code and, for crowd raters, where their platform expects them to go."""
+    study = participant.study
+    code = study.completion_code
+    info = {"code": code, "redirect_url": "", "mturk_submit": None}
+    if participant.is_preview:
+        return info
+    template = study.completion_redirect_url
+    if participant.platform == "prolific":
+        info["redirect_url"] = (template or PROLIFIC_COMPLETE_URL).replace("{code}", code)
+    elif participant.platform == "mturk":
+        submit_to = participant.url_params.get("turkSubmitTo", "https://www.mturk.com")
+        host = urlparse(submit_to).hostname or ""
+        if host not in MTURK_SUBMIT_HOSTS:  # never post a worker's answers to a host from the URL
+            submit_to = "https://www.mturk.com"
+        info["mturk_submit"] = {
+            "action": submit_to.rstrip("/") + "/mturk/externalSubmit",
+            "fields": {"assignmentId": participant.crowd_session_id, "completion_code": code},
+        }
+    elif template:
+        info["redirect_url"] = template.replace("{code}", code)
+    return info
+
+
+def rater_link(study, base_url: str = "", **params) -> str:
+    url = base_url.rstrip("/") + reverse("studies:entry", args=[study.public_key])
+    return f"{url}?{urlencode(params)}" if params else url
