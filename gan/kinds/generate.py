@@ -13,7 +13,7 @@ from jobs.errors import JobError
 from ..media_paths import media_path, media_relative
 from ..ml.checkpoint import load_generator
 from ..ml.features import FeatureSpec
-from ..ml.generate import class_grid, generate_images, save_images, volume_table
+from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
 from ..models import Checkpoint, GeneratedImage
 from ..selectors.datasets import usable_pairs
 from ..services.features import features_for_pairs, soundnet_model, spec_at_volume
@@ -61,14 +61,15 @@ def run_generation(ctx: JobContext, p: GenerateParams) -> dict:
         for volume in p.volumes:
             features = features_for_pairs(pairs, spec_at_volume(spec, volume), soundnet=soundnet)
             for seed in p.seeds:
-                images = generate_images(generator, features, seeds=[seed] * len(pairs), device=device)
+                z_seeds = [sound_seed(pair.sound.name, seed) for pair in pairs]
+                images = generate_images(generator, features, seeds=z_seeds, device=device)
                 by_volume[(volume, seed)] = images
                 provenance = [{
                     "checkpoint_id": ckpt.pk, "checkpoint": ckpt.path, "step": ckpt.step,
                     "run_id": run.pk, "variant": run.variant, "feature_kind": spec.kind,
                     "sound": pair.sound.name, "pair_id": pair.pk, "sound_label": pair.label,
-                    "volume": volume, "seed": seed, "clip": p.clip,
-                } for pair in pairs]
+                    "volume": volume, "seed": seed, "z_seed": z_seed, "clip": p.clip,
+                } for pair, z_seed in zip(pairs, z_seeds)]
                 records = save_images(images, out_dir / f"vol{volume:g}_seed{seed}", provenance)
                 for pair, record in zip(pairs, records):
                     rel = media_relative(record.pop("path"))

@@ -3,6 +3,7 @@ per-class sample grids (Fig. 2), the volume table (Table 3) and the loss curves.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -24,6 +25,14 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
     scaled = ((images.detach().float() + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
     return scaled.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def sound_seed(sound_key: str, seed: int) -> int:
+    """The noise seed of one (sound, seed) pair: a stable 63-bit hash, so every sound of an image set
+    gets its own z (one shared z would make every image of a class alike and understate diversity in
+    IS and FID), and the same sound and seed always give the same image."""
+    digest = hashlib.sha256(f"{sound_key}\x00{int(seed)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def noise_for_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:

@@ -4,6 +4,12 @@ One iteration = ``d_steps`` discriminator updates, then ``g_steps`` generator up
 class-balanced batch (the paper's 1:5). All randomness (batches, mismatched sounds, flips, z, the
 gradient-penalty mix) comes from two seeded generators whose states go into every checkpoint, so a run
 stopped at step N and resumed continues exactly as a straight run would.
+
+Model selection: with ``validate_every`` set, a caller-supplied ``validator(G) -> score`` (higher is
+better, e.g. class consistency on validation sounds) runs every that many iterations; each validation
+point is a checkpoint, the best one is the run's result, and with ``patience`` the run stops once that
+many validations in a row brought no improvement (it converged). A run that reaches its cap while still
+improving says so ('completed' with ``improving_at_end``); a NaN or infinite loss raises TrainingDiverged.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import numpy as np
 import torch
 
 from . import losses
-from .checkpoint import CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_DIR, CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .paired_arrays import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
 from .generate import class_grid, to_uint8
 from .networks import build_networks
@@ -47,7 +53,8 @@ class Trainer:
 
     def __init__(self, model_cfg: ModelConfig, variant: Variant | str, train_cfg: TrainConfig,
                  data: PairedArrays, run_dir: str | os.PathLike, device: str | torch.device | None = None,
-                 callbacks: Any = None, metadata: dict | None = None):
+                 callbacks: Any = None, metadata: dict | None = None,
+                 validator: Callable[[torch.nn.Module], float] | None = None):
         self.variant = get_variant(variant) if isinstance(variant, str) else variant
         self.model_cfg, self.train_cfg, self.data = model_cfg, train_cfg, data
         self.run_dir = Path(run_dir)
@@ -83,6 +90,10 @@ class Trainer:
         self._fixed_rows = fixed_sample_indices(data.labels, train_cfg.samples_per_class, train_cfg.seed)
         fixed_noise = torch.Generator().manual_seed(train_cfg.seed + 104729)
         self._fixed_z = torch.randn(len(self._fixed_rows), model_cfg.z_dim, generator=fixed_noise)
+        self.validator = validator
+        if train_cfg.validate_every and validator is None:
+            raise ValueError("TrainConfig.validate_every is set but no validator was given")
+        self.validation: dict[str, Any] = {"best": None, "best_step": None, "stale": 0, "history": []}
         self.resumed_from: Path | None = None
         self._resume()
 
@@ -130,6 +141,8 @@ class Trainer:
         self.history = {k: list(v) for k, v in state["history"].items()}
         self._window, self._window_count = dict(state["window"]["sums"]), state["window"]["count"]
         self.step, self.elapsed_s = state["step"], state["elapsed_s"]
+        if state.get("validation"):
+            self.validation = {**state["validation"], "history": [list(x) for x in state["validation"]["history"]]}
         self.resumed_from = path
 
     # --- one iteration --------------------------------------------------------------------------
@@ -256,9 +269,36 @@ class Trainer:
             "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "sampler": self.sampler.state_dict(), "rng": self._rng_state(),
-            "history": self.history, "window": {"sums": self._window, "count": self._window_count}})
+            "history": self.history, "window": {"sums": self._window, "count": self._window_count},
+            "validation": self.validation})
         self._call("on_checkpoint", path, self.step)
+        if self.train_cfg.keep_checkpoints == "best-and-last":
+            self._prune(keep={self.step, self.validation["best_step"]})
         return path
+
+    def _prune(self, keep: set) -> None:
+        """Delete checkpoint files other than ``keep`` steps (the latest and the best one)."""
+        folder = self.run_dir / CHECKPOINT_DIR
+        for path in sorted(folder.glob("step_*.pt")):
+            step = int(path.stem.split("_")[1])
+            if step not in keep:
+                path.unlink(missing_ok=True)
+                self._call("on_checkpoint_removed", path, step)
+
+    def _validate(self) -> bool:
+        """Score G on the validator; True when this is a new best (an improvement beyond min_delta)."""
+        score = float(self.validator(self.G))
+        if not math.isfinite(score):
+            raise TrainingDiverged(f"validation score is {score} at iteration {self.step}")
+        v = self.validation
+        v["history"].append([self.step, score])
+        improved = v["best"] is None or score > v["best"] + self.train_cfg.min_delta
+        if improved:
+            v["best"], v["best_step"], v["stale"] = score, self.step, 0
+        else:
+            v["stale"] += 1
+        self._call("on_validation", self.step, score, improved)
+        return improved
 
     def sample_images(self) -> np.ndarray:
         """Images (N, H, W, C) uint8 of the fixed sample sounds and noise, from G in eval mode."""
@@ -297,7 +337,9 @@ class Trainer:
         cfg, status, last_path, values = self.train_cfg, "completed", None, {}
         self.G.train()
         self.D.train()
-        while self.step < self.total:
+        if cfg.patience and self.validation["stale"] >= cfg.patience:
+            status = "early-stopped"             # resumed after it had converged: nothing left to do
+        while self.step < self.total and status == "completed":
             values = self._iteration()
             self.step += 1
             self._record(values)
@@ -307,16 +349,22 @@ class Trainer:
             stop = at_log and bool(self._call("should_stop"))
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 self.save_samples()
-            if stop or self.step % cfg.checkpoint_every == 0 or self.step == self.total:
+            at_validation = bool(cfg.validate_every) and (self.step % cfg.validate_every == 0
+                                                          or self.step == self.total)
+            if at_validation:
+                self._validate()
+                if cfg.patience and self.validation["stale"] >= cfg.patience and not stop:
+                    status, stop = "early-stopped", True
+            if stop or at_validation or self.step % cfg.checkpoint_every == 0 or self.step == self.total:
                 now = time.perf_counter()
                 self.elapsed_s += now - mark      # training wall time, carried across resumes
                 mark = now
                 last_path = self.save()
             if stop:
-                status = "cancelled"
+                status = "cancelled" if status == "completed" else status
                 break
         done = self.step - start_step
-        if done and status == "completed" and (not cfg.sample_every or self.step % cfg.sample_every):
+        if done and status != "cancelled" and (not cfg.sample_every or self.step % cfg.sample_every):
             self.save_samples()                 # the final grid, unless the schedule just wrote it
         if last_path is None:
             last_path = latest_checkpoint(self.run_dir)   # nothing left to train: report the last one
@@ -326,4 +374,16 @@ class Trainer:
                 "iterations_this_session": done, "resumed_from": str(self.resumed_from) if self.resumed_from else None,
                 "checkpoint": str(last_path) if last_path else None, "metrics": values,
                 "elapsed_s": self.elapsed_s, "images_per_s": images / session_s if done else 0.0,
-                "device": str(self.device), "amp": self.use_amp, "channels_last": self.channels_last}
+                "device": str(self.device), "amp": self.use_amp, "channels_last": self.channels_last,
+                **self._validation_summary()}
+
+    def _validation_summary(self) -> dict[str, Any]:
+        v = self.validation
+        if not self.train_cfg.validate_every:
+            return {}
+        history = v["history"]
+        # Still improving at the cap: the best score came in the last `patience` (or 2) validations.
+        window = max(self.train_cfg.patience, 2)
+        improving = bool(history) and v["best_step"] in [step for step, _ in history[-window:]]
+        return {"best_step": v["best_step"], "best_score": v["best"], "validations": len(history),
+                "validation_history": history, "improving_at_end": improving}

@@ -15,6 +15,7 @@ LOSSES = ("wgan-gp", "gan-cls", "hinge")
 HEADS = ("concat", "projection")
 D_NORMS = ("batch", "none")
 AUTO_FLAGS = ("auto", "on", "off")
+KEEP_CHECKPOINTS = ("all", "best-and-last")
 
 
 class ConfigError(ValueError):
@@ -162,10 +163,17 @@ class TrainConfig(_Serialisable):
     hflip: bool = True             # random horizontal flip of real images (the authors' code)
     amp: str = "auto"              # bf16 autocast: 'auto' = on CUDA only
     channels_last: str = "auto"    # NHWC memory format: 'auto' = on CUDA only
+    # Model selection on validation data (0 = off: the last checkpoint is the result). Every
+    # `validate_every` iterations the caller's validator scores G (e.g. class consistency on sounds
+    # from the training sources, never the test split); the best-scoring checkpoint is the result.
+    validate_every: int = 0
+    patience: int = 0              # stop after this many validations without improvement (0 = never)
+    min_delta: float = 0.0         # an improvement must beat the best score by more than this
+    keep_checkpoints: str = "all"  # 'all' | 'best-and-last' (delete the others as training goes)
 
     # Fields that may change between a run and its resumption without breaking exact continuation.
     RESUMABLE_CHANGES = ("iterations", "epochs", "checkpoint_every", "sample_every", "samples_per_class",
-                         "log_every")
+                         "log_every", "patience", "keep_checkpoints")
 
     def __post_init__(self) -> None:
         if (self.iterations is None) == (self.epochs is None):
@@ -191,6 +199,14 @@ class TrainConfig(_Serialisable):
             raise ConfigError(f"TrainConfig.hflip must be true or false; got {self.hflip!r}")
         _check_choice("TrainConfig", "amp", self.amp, AUTO_FLAGS)
         _check_choice("TrainConfig", "channels_last", self.channels_last, AUTO_FLAGS)
+        _check_int("TrainConfig", "validate_every", self.validate_every, 0)
+        _check_int("TrainConfig", "patience", self.patience, 0)
+        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, (int, float)) \
+                or not math.isfinite(self.min_delta) or self.min_delta < 0:
+            raise ConfigError(f"TrainConfig.min_delta must be a finite number >= 0; got {self.min_delta!r}")
+        _check_choice("TrainConfig", "keep_checkpoints", self.keep_checkpoints, KEEP_CHECKPOINTS)
+        if self.patience and not self.validate_every:
+            raise ConfigError("TrainConfig.patience needs validate_every > 0 (early stopping watches validation)")
 
     def total_iterations(self, dataset_size: int) -> int:
         """Iterations to run: ``iterations`` or ceil(epochs * dataset_size / batch_size)."""

@@ -86,3 +86,11 @@ def test_plot_losses_returns_png():
     assert Image.open(io.BytesIO(png)).size == (700, 400)
     with pytest.raises(ValueError, match="history is empty"):
         plot_losses({"step": []})
+
+
+def test_sound_seed_is_stable_and_distinct_per_sound_and_seed():
+    from gan.ml.generate import sound_seed
+
+    assert sound_seed("sounds/a.wav", 0) == sound_seed("sounds/a.wav", 0)
+    seeds = {sound_seed(name, seed) for name in ("sounds/a.wav", "sounds/b.wav") for seed in (0, 1)}
+    assert len(seeds) == 4 and all(0 <= s < 2 ** 63 for s in seeds)

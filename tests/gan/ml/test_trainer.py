@@ -166,3 +166,54 @@ def test_cuda_training_takes_the_optimised_path(tmp_path, name):
     assert all(np.isfinite(v) for v in summary["metrics"].values())
     generator, info = load_generator(summary["checkpoint"], "cpu")   # a GPU checkpoint serves CPU generation
     assert info["step"] == 3 and generator(torch.zeros(1, 8), torch.zeros(1, 10)).shape == (1, 1, 32, 32)
+
+
+class ScriptedValidator:
+    """Returns the scores it was given, one per call."""
+
+    def __init__(self, scores):
+        self.scores, self.calls = list(scores), 0
+
+    def __call__(self, generator):
+        score = self.scores[min(self.calls, len(self.scores) - 1)]
+        self.calls += 1
+        return score
+
+
+def test_validation_picks_the_best_checkpoint_and_stops_when_it_plateaus(tmp_path):
+    validator = ScriptedValidator([0.2, 0.5, 0.4, 0.45, 0.3, 0.9])
+    recorder = Recorder()
+    trainer = Trainer(tiny_model(), "g", tiny_train(30, validate_every=2, patience=3,
+                                                    keep_checkpoints="best-and-last"),
+                      toy_pairs(), tmp_path, callbacks=recorder, validator=validator)
+    summary = trainer.train()
+    # scores at steps 2, 4, 6, 8, 10: best 0.5 at step 4, then three validations without improvement
+    assert summary["status"] == "early-stopped" and summary["step"] == 10
+    assert summary["best_step"] == 4 and summary["best_score"] == 0.5
+    assert [s for s, _ in summary["validation_history"]] == [2, 4, 6, 8, 10]
+    assert summary["improving_at_end"] is False
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*.pt"))
+    assert kept == ["step_00000004.pt", "step_00000010.pt"]      # best and last only
+    assert load_checkpoint(tmp_path / "checkpoints" / "step_00000004.pt")["validation"]["best_step"] == 4
+    # resuming a converged run trains no further
+    again = Trainer(tiny_model(), "g", tiny_train(30, validate_every=2, patience=3,
+                                                  keep_checkpoints="best-and-last"),
+                    toy_pairs(), tmp_path, validator=validator)
+    assert again.train()["status"] == "early-stopped" and again.step == 10
+
+
+def test_a_run_still_improving_at_its_cap_says_so(tmp_path):
+    validator = ScriptedValidator([0.1, 0.2, 0.3])
+    summary = Trainer(tiny_model(), "g", tiny_train(6, validate_every=2, patience=2), toy_pairs(), tmp_path,
+                      validator=validator).train()
+    assert summary["status"] == "completed" and summary["best_step"] == 6
+    assert summary["improving_at_end"] is True
+
+
+def test_validation_needs_a_validator_and_patience_needs_validation(tmp_path):
+    from gan.ml.variants import ConfigError
+
+    with pytest.raises(ValueError, match="no validator"):
+        Trainer(tiny_model(), "g", tiny_train(4, validate_every=2), toy_pairs(), tmp_path)
+    with pytest.raises(ConfigError, match="patience needs validate_every"):
+        tiny_train(4, patience=2)

@@ -2,7 +2,8 @@
 import pytest
 
 from gan.models import Checkpoint, GeneratedImage, Pair
-from gan.services.datasets import DatasetImportError, import_manifest
+from gan.services.datasets import DatasetImportError
+from gan.services.manifest_import import import_manifest
 from gan.services.generation import launch_generation
 from gan.services.training import launch_training
 from jobs.engine import JobError, cancel_job, execute_job
@@ -102,6 +103,11 @@ def test_generation_writes_images_with_provenance_grid_and_volume_table(tones, m
     assert one.provenance["volume"] == 2.0 and one.provenance["seed"] == 1
     assert one.sound_label == one.source_pair.label
     assert (media_root / one.image.name).is_file()
+    # one z per (sound, seed): every sound of a set draws its own noise, the same one at every volume
+    z_seeds = {(i.sound, i.seed, i.volume): i.provenance["z_seed"] for i in images}
+    assert len({z for (sound, seed, volume), z in z_seeds.items() if seed == 0 and volume == 1.0}) == test_sounds
+    assert all(z == z_seeds[(sound, seed, 1.0)] for (sound, seed, volume), z in z_seeds.items())
+    assert z_seeds[(one.sound, 0, 1.0)] != z_seeds[(one.sound, 1, 1.0)]
     outputs = job.metrics["outputs"]
     assert (media_root / outputs[f"ckpt{ckpt.pk}_class_grid"]).is_file()
     assert (media_root / outputs[f"ckpt{ckpt.pk}_volume_table"]).is_file()
