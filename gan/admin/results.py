@@ -17,6 +17,7 @@ from ..reports import ReportError, dataset_report, ladder_chart, suite_report, s
 from ..reports.formats import to_csv, to_latex, to_markdown
 from ..reports.tables import METRIC_TITLES
 from ..services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
+from .choices import CLASSIFIER_CHOICES, FEATURE_CHOICES
 from .media import media_url
 
 DOWNLOADS = {"csv": ("text/csv", "csv"), "md": ("text/markdown", "md"), "tex": ("application/x-tex", "tex"),
@@ -30,11 +31,9 @@ class SuiteLaunchForm(forms.Form):
                                  required=False,
                                  help_text="inline: the suite runs its children itself (one worker is "
                                            "enough); dispatch: children go to the GPU workers")
-    table4_feature = forms.ChoiceField(choices=[("", "SoundNet (the paper)"), ("spectrogram", "spectrogram"),
-                                                ("fbank", "fbank"), ("mfcc", "MFCC")], required=False)
-    classifier = forms.ChoiceField(choices=[("domain", "domain classifier (the dataset's own images)"),
-                                            ("efficientnet-lite0", "EfficientNet-Lite0 (ImageNet)"),
-                                            ("inception-v3", "Inception-v3 (local weights file)")])
+    table4_feature = forms.ChoiceField(choices=[("", "SoundNet (the paper)")]
+                                       + [c for c in FEATURE_CHOICES if c[0] != "soundnet"], required=False)
+    classifier = forms.ChoiceField(choices=CLASSIFIER_CHOICES)
     splits = forms.IntegerField(min_value=1, max_value=100, initial=10)
 
 

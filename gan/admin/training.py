@@ -13,18 +13,15 @@ from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, GeneratedImage, TrainingRun
 from ..services.generation import launch_generation
 from ..services.training import launch_training
+from .choices import FEATURE_CHOICES, POOLING_CHOICES
 from .media import image, thumbnail
-
-FEATURE_KINDS = [("soundnet", "SoundNet layer 18"), ("spectrogram", "Spectrogram"),
-                 ("fbank", "Fbank (log-mel)"), ("mfcc", "MFCC (13 + deltas)")]
 
 
 class TrainingLaunchForm(forms.ModelForm):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
     variant = forms.ChoiceField(choices=(), initial="g")
-    feature_kind = forms.ChoiceField(choices=FEATURE_KINDS, initial="soundnet")
-    pooling = forms.ChoiceField(choices=[("mean", "mean over time (the paper)"),
-                                         ("segments", "mean of 4 time segments")], initial="mean")
+    feature_kind = forms.ChoiceField(choices=FEATURE_CHOICES, initial="soundnet")
+    pooling = forms.ChoiceField(choices=POOLING_CHOICES, initial="mean")
     image_size = forms.TypedChoiceField(choices=[(64, "64x64"), (32, "32x32")], coerce=int, initial=64)
     channels = forms.TypedChoiceField(choices=[(3, "RGB"), (1, "grayscale")], coerce=int, initial=3)
     g_width = forms.IntegerField(min_value=4, max_value=512, initial=64)

@@ -3,6 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gan.ml.metrics import IS_ORDERS
 from gan.models import Checkpoint, Dataset, Evaluation, Metric
 from gan.services.scoring import CLASSIFIERS, EvaluationError, launch_evaluation
 from jobs.follow import follow_job
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--volume", type=float, default=1.0)
         parser.add_argument("--seed", type=int, default=0, help="generation seed of the images")
         parser.add_argument("--splits", type=int, default=10)
-        parser.add_argument("--order", default="paper", choices=["paper", "shuffled"])
+        parser.add_argument("--order", default="paper", choices=IS_ORDERS)
         parser.add_argument("--order-seed", type=int, default=0)
         parser.add_argument("--class-map", default="{}",
                             help="for ImageNet classifiers: JSON (dataset class -> ImageNet class names "

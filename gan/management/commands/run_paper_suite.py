@@ -3,8 +3,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gan.ml.metrics import IS_ORDERS
 from gan.models import Dataset
-from gan.services.suite import PRESETS, SuiteError, launch_suite
+from gan.services.scoring import CLASSIFIERS
+from gan.services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
 from jobs.follow import follow_job
 
 
@@ -24,12 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--variants", help="Table 4 rows, e.g. c,g (default: b-g)")
         parser.add_argument("--table4-feature", default="",
                             help="feature of the Table 4 runs (default: soundnet)")
-        parser.add_argument("--classifier", default="domain",
-                            help="domain, efficientnet-lite0 or inception-v3 (local file)")
+        parser.add_argument("--classifier", default="domain", choices=CLASSIFIERS,
+                            help="inception-v3 needs a local weights file")
         parser.add_argument("--metrics", help="e.g. inception_score,class_consistency,fid")
         parser.add_argument("--splits", type=int, default=10)
-        parser.add_argument("--order", default="paper", choices=["paper", "shuffled"])
-        parser.add_argument("--children", choices=["inline", "dispatch"],
+        parser.add_argument("--order", default="paper", choices=IS_ORDERS)
+        parser.add_argument("--children", choices=CHILD_MODES,
                             help="run children in the suite's process, or dispatch them to workers")
         parser.add_argument("--iterations", type=int, help="override the preset's iterations per run")
         parser.add_argument("--model", default="{}", help='JSON overrides, e.g. {"g_width": 32}')
