@@ -145,6 +145,9 @@ def execute_job(job_id: int, worker: str) -> str:
         return "cancelled"
     except JobLost:
         return "lost (taken over by another run)"
+    except JobError as exc:  # a failure the job foresaw (bad input): its message says it all
+        ctx.fail(str(exc))
+        return "failed"
     except Exception as exc:  # the job's own failure: record it, the worker lives on
         ctx.fail(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
         return "failed"

@@ -1,6 +1,6 @@
 """What every demo dataset builder writes: a folder of PNG images, WAV sounds and a `manifest.csv`
 (sound, image, label, split, group, ...; paths relative to the folder), which
-gan.services.datasets.import_manifest turns into Dataset/Pair rows.
+gan.services.manifest_import.import_manifest turns into Dataset/Pair rows.
 
 A dataset is built in a temporary sibling folder and renamed into place at the end, so a failed or
 interrupted build never leaves a half-written dataset behind (staged_output).

@@ -20,7 +20,8 @@ from ..ml.media import DEFAULT_MAX_PIXELS
 from ..models import ClassMap, Dataset, ImportRecord, Pair, PairStatus
 from ..selectors.datasets import table1
 from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning
-from ..services.ingest import launch_manifest_import, launch_video_import
+from ..services.ingest import launch_video_import
+from ..services.manifest_import import launch_manifest_import
 from ..services.splitting import launch_split
 from .media import audio_player, image, thumbnail
 

@@ -11,7 +11,8 @@ from jobs.registry import register_kind
 
 from ..services.cleaning import CleanParams
 from ..services.generation import GenerateParams
-from ..services.ingest import ManifestImportParams, VideoImportParams
+from ..services.ingest import VideoImportParams
+from ..services.manifest_import import ManifestImportParams
 from ..services.scoring import EvaluateParams
 from ..services.splitting import SplitParams
 from ..services.suite import SuiteParams
@@ -31,5 +32,5 @@ register_kind("split_dataset", run="gan.kinds.split:run_split", queue="cpu", par
               label="Split a dataset into train/test by source")
 register_kind("import_videos", run="gan.services.ingest:run_video_import", queue="cpu",
               params=VideoImportParams, label="Import videos (frames + sound)")
-register_kind("import_manifest", run="gan.services.ingest:run_manifest_import", queue="cpu",
+register_kind("import_manifest", run="gan.services.manifest_import:run_manifest_import", queue="cpu",
               params=ManifestImportParams, label="Import a CSV manifest of sound/image files")

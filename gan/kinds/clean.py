@@ -10,7 +10,7 @@ from itertools import groupby
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from jobs.engine import JobContext
 from jobs.errors import JobError
@@ -20,9 +20,11 @@ from ..ml.audio import AudioError, load_audio
 from ..ml.classifiers import load_efficientnet_lite0, load_inception_v3
 from ..ml.classifiers.base import resolve_device
 from ..ml.cleaning import UNMAPPED, decide
+from ..ml.media import MediaError, open_image
 from ..ml.soundnet import imagenet_class_names, object_probabilities
 from ..models import Dataset, PairStatus
 from ..services.cleaning import CleanParams, class_map_named
+from ..services.datasets import refresh_class_names
 from ..services.features import pretrained_soundnet
 
 
@@ -38,8 +40,9 @@ def load_image_classifier(name: str, inception_weights: str = "", device=None):
 
 
 def read_frame(path) -> np.ndarray:
-    """A stored frame as (H, W, 3) uint8; cut-outs with transparency are put on white."""
-    with Image.open(path) as image:
+    """A stored frame as (H, W, 3) uint8; cut-outs with transparency are put on white. The pixel cap
+    of the import holds here too (pairs stored before it existed, files replaced on disk)."""
+    with open_image(path) as image:
         rgba = image.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         flat.alpha_composite(rgba)
@@ -73,7 +76,7 @@ def run_cleaning(ctx: JobContext, p: CleanParams) -> dict:
             try:
                 frames.append(read_frame(media_path(pair.image.name)))
                 readable.append(pair)
-            except (OSError, UnidentifiedImageError) as exc:
+            except (MediaError, OSError) as exc:
                 _discard(pair, f"image cannot be read: {exc}", settings_used)
         if sound_probs is None:
             for pair in readable:
@@ -91,8 +94,7 @@ def run_cleaning(ctx: JobContext, p: CleanParams) -> dict:
         with transaction.atomic():
             type(group[0]).objects.bulk_update(group, ["status", "label", "clean_report"])
         ctx.progress(done + 1, len(by_sound), metrics=dict(counts), message=f"sound {done + 1}/{len(by_sound)}")
-    kept_labels = sorted(set(dataset.pairs.filter(status=PairStatus.KEPT).values_list("label", flat=True)))
-    dataset.class_names = kept_labels
+    refresh_class_names(dataset)  # the kept classes, in a stable order
     dataset.info = dict(dataset.info, cleaning=dict(settings_used, job=ctx.job_id, **counts))
     dataset.save(update_fields=["class_names", "info"])
     total = counts["kept"] + counts["discarded"]

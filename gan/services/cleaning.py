@@ -12,30 +12,22 @@ from django.conf import settings
 from jobs.engine import create_job
 from jobs.errors import JobError
 
-from ..ml.cleaning import PAPER_CLASS_MAP, ClassMap
+from ..ml.cleaning import ClassMap, ClassMapError
 from ..ml.weights import WeightsMissing
-from ..models import ClassMap as ClassMapRow
 from ..models import Dataset
+from .class_maps import BUILTIN_MAPS, ClassMapFileError  # noqa: F401 (BUILTIN_MAPS: the admin's choices)
+from .class_maps import class_map_named as stored_class_map
 
-BUILTIN_MAPS = {"paper": PAPER_CLASS_MAP}
 IMAGE_CLASSIFIERS = ("efficientnet-lite0", "inception-v3")
 
 
-def build_class_map(classes: dict) -> ClassMap:
-    from ..ml.soundnet import imagenet_class_names
-
-    return ClassMap(classes, imagenet_class_names())
-
-
 def class_map_named(name: str) -> ClassMap:
-    """A ClassMap row of that name, else a built-in map ('paper': the nine classes)."""
-    row = ClassMapRow.objects.filter(name=name).first()
-    if row is not None:
-        return build_class_map(row.classes)
-    if name in BUILTIN_MAPS:
-        return build_class_map(BUILTIN_MAPS[name])
-    known = sorted(set(BUILTIN_MAPS) | set(ClassMapRow.objects.values_list("name", flat=True)))
-    raise JobError(f"unknown class map {name!r}; known: {known}")
+    """A stored ClassMap of that name, else a built-in map ('paper': the nine classes); JobError
+    when there is none, or when a stored map no longer passes the rules (class_maps.py)."""
+    try:
+        return stored_class_map(name)
+    except (ClassMapFileError, ClassMapError) as exc:
+        raise JobError(f"class map {name!r}: {exc}" if isinstance(exc, ClassMapError) else str(exc)) from None
 
 
 @dataclass

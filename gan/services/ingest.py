@@ -1,52 +1,121 @@
-"""Import jobs (cpu queue): a folder or uploaded archive of videos, or a CSV manifest of sound/image files.
+"""Import jobs (cpu queue): a folder or uploaded archive of videos (here), or a CSV manifest of
+sound/image files (manifest_import.py); what both share is here too.
 
 Each source (video file, manifest row) is one ImportRecord: imported with its pairs, or failed with a
-reason. One bad source never stops the others. Pairs are created with ignore_conflicts on the
-(dataset, sound, image) constraint and imported sources are skipped on a re-run, so a cancelled or
-crashed import can simply be run again without duplicating anything. New pairs are 'pending' until
-the `clean` job decides.
+reason. One bad source never stops the others, and a source that fails leaves no file behind. Pairs
+are created with ignore_conflicts on the (dataset, sound, image) constraint and imported sources are
+skipped on a re-run, so a cancelled or crashed import can simply be run again without duplicating
+anything. New pairs are 'pending' until the `clean` job decides. A job that creates a dataset and
+imports nothing into it (every source failed, or it failed or was cancelled first) removes it again.
+
+What an import may read and store (paths inside the source folder, text that fits its column) is
+import_sources.py.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
+import os
 import re
 import shutil
 import tarfile
 import zipfile
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.db import transaction
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from jobs.engine import JobContext, create_job
 from jobs.errors import JobError
 from jobs.models import Job
 
 from ..media_paths import media_path
-from ..ml.audio import AudioError, load_audio
 from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract, split_segments, write_lossless
-from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus, Split
+from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
+from .datasets import refresh_class_names
+from .import_sources import GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, contained_file, fitted, printable, safe_name
 
 MAX_ARCHIVE_BYTES = 50 * 1024**3  # unpacked size refused above this (an archive bomb, or a mistake)
 UNLABELLED = "unlabelled"
+DATASET_NAME = r"[-a-zA-Z0-9_]{1,100}"
 
 
-def dataset_for_import(name: str, source: str, image_size: int) -> Dataset:
-    if not re.fullmatch(r"[-a-zA-Z0-9_]+", name or ""):
-        raise JobError(f"dataset name must be a slug (letters, digits, - and _), not {name!r}")
-    dataset, _ = Dataset.objects.get_or_create(
-        name=name, defaults=dict(source=source, root=f"datasets/{name}", image_size=image_size, channels=3))
-    return dataset
+# --- shared by the video and the manifest import ---------------------------------------------------
+
+def check_dataset_name(name: str) -> str:
+    if not re.fullmatch(DATASET_NAME, name or ""):
+        raise JobError(f"dataset name must be a slug (letters, digits, - and _; at most 100), not {printable(name or '', 60)!r}")
+    return name
 
 
-def safe_name(relative: str) -> str:
-    """A flat, unique folder name for a source path (readable prefix + hash of the full path)."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", relative)[-60:].strip("._") or "file"
-    return f"{stem}-{hashlib.sha1(relative.encode()).hexdigest()[:8]}"
+@contextmanager
+def import_target(name: str, *, source: str, image_size: int, channels: int = 3, description: str = ""):
+    """The dataset an import job fills: created if new (and then removed again, files and all, when
+    the job ends without a pair in it), else the existing one, whose settings are left alone."""
+    check_dataset_name(name)
+    dataset, created = Dataset.objects.get_or_create(
+        name=name, defaults=dict(source=source, root=f"datasets/{name}", image_size=image_size, channels=channels,
+                                 description=description))
+    try:
+        yield dataset
+    except BaseException:  # failed or cancelled: a dataset this job made must not stay behind empty
+        if created:
+            drop_if_empty(dataset)
+        raise
+    if created and drop_if_empty(dataset):
+        raise JobError(f"nothing was imported, so no dataset {name!r} was made; "
+                       f"every source failed (the job log says why)")
 
+
+def drop_if_empty(dataset: Dataset) -> bool:
+    """Remove a dataset without pairs, with its records and files; True if it was removed."""
+    if dataset.pairs.exists():
+        return False
+    root = media_path(dataset.root)
+    dataset.delete()
+    shutil.rmtree(root, ignore_errors=True)
+    return True
+
+
+def record(dataset, job_id, source: str, status, *, code="", reason="", pairs=0, info=None):
+    """One ImportRecord per source, updated on a re-run. `source` must already fit (fitted())."""
+    ImportRecord.objects.update_or_create(dataset=dataset, source=source, defaults=dict(
+        job_id=job_id, status=status, code=code, reason=printable(reason, 2000), pairs=pairs, info=info or {}))
+
+
+def create_pairs(pairs: list[Pair]) -> int:
+    """Insert, skipping pairs already there (a re-run); returns how many are new."""
+    if not pairs:
+        return 0
+    dataset = pairs[0].dataset
+    before = Pair.objects.filter(dataset=dataset).count()
+    Pair.objects.bulk_create(pairs, ignore_conflicts=True)
+    return Pair.objects.filter(dataset=dataset).count() - before
+
+
+def summary(counts: Counter, codes: Counter, total: int) -> dict:
+    return {"sources": total, "imported": counts["imported"], "imported_truncated": counts["truncated"],
+            "failed": counts["failed"], "already_imported": counts["skipped"], "pairs_created": counts["pairs"],
+            "failures_by_kind": dict(sorted(codes.items()))}
+
+
+def finish_dataset(dataset: Dataset, kind: str, params: dict, result: dict) -> None:
+    """Record the import on the dataset; class_names keep their order (see refresh_class_names)."""
+    dataset.refresh_from_db()
+    refresh_class_names(dataset)
+    imports = list(dataset.info.get("imports", []))[-19:] + [{"kind": kind, "params": params, **result}]
+    dataset.info = dict(dataset.info, imports=imports, pairs=dataset.pairs.count())
+    dataset.save(update_fields=["class_names", "info"])
+
+
+def log_failure(ctx: JobContext, counts: Counter, codes: Counter, code: str, message: str) -> None:
+    codes[code] += 1
+    counts["failed"] += 1
+    ctx.log(f"failed: {printable(message, 300)}")
+
+
+# --- videos ----------------------------------------------------------------------------------------
 
 def unpack_archive(archive: Path, target: Path) -> Path:
     """Unpack a .zip / .tar(.gz|.bz2|.xz) upload; members outside the target, links to outside and
@@ -75,7 +144,9 @@ def unpack_archive(archive: Path, target: Path) -> Path:
 
 
 def find_videos(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+    """Files with a video extension under `folder`, hidden ones left out. A link among them may lead
+    anywhere: the import checks each with contained_file() before opening it."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -99,234 +170,145 @@ class VideoImportParams:
             raise ValueError(f"frame_size must be in 8..1024, got {self.frame_size}")
         if self.segment_seconds < 0 or 0 < self.segment_seconds < 5:
             raise ValueError("segment_seconds must be 0 (no split) or at least 5")
+        if not 1 <= self.max_pixels <= DEFAULT_MAX_PIXELS:
+            raise ValueError(f"max_pixels must be in 1..{DEFAULT_MAX_PIXELS}, got {self.max_pixels}")
 
 
 def launch_video_import(user=None, enqueue: bool = True, **params) -> Job:
+    p = VideoImportParams(**params)
+    check_dataset_name(p.dataset)
+    if p.folder and not Path(p.folder).is_dir():  # said now, not after a worker picked the job up
+        raise JobError(f"folder {p.folder} does not exist or is not a folder")
+    if p.archive and not Path(p.archive).is_file():
+        raise JobError(f"archive {p.archive} does not exist")
     return create_job("import_videos", params, user=user, enqueue=enqueue)
 
 
-def _store_video(dataset: Dataset, video: Path, relative: str, p: VideoImportParams) -> tuple[list[Pair], dict]:
+@dataclass
+class StoredVideo:
+    """One video's pairs and files, written to a staging folder until its rows are committed."""
+
+    pairs: list[Pair]
+    info: dict
+    staging: Path
+    final: Path
+
+    def commit(self) -> None:
+        """Called inside the transaction that inserts the pairs: the files take their final names."""
+        if self.final.exists():
+            shutil.rmtree(self.final)  # what a crashed earlier run left (no pair points into it)
+        os.replace(self.staging, self.final)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _store_video(dataset: Dataset, video: Path, relative: str, p: VideoImportParams) -> StoredVideo:
     media = extract(video, n_frames=p.n_frames, frame_size=p.frame_size, max_pixels=p.max_pixels)
     folder_rel = f"{dataset.root}/videos/{safe_name(relative)}"
-    folder = media_path(folder_rel)
-    folder.mkdir(parents=True, exist_ok=True)
+    final = media_path(folder_rel)
+    staging = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     parent = Path(relative).parent.name
-    label = parent if p.label_from_folder and parent else UNLABELLED
-    segments = split_segments(media.audio, media.sample_rate, p.segment_seconds or None)
-    pairs = []
-    for seg_index, (start, wave) in enumerate(segments):
-        end = start + wave.size / media.sample_rate
-        last = seg_index == len(segments) - 1
-        sound_rel = f"{folder_rel}/sound.flac" if len(segments) == 1 else f"{folder_rel}/sound_{seg_index:03d}.flac"
-        write_lossless(media_path(sound_rel), wave, media.sample_rate)
-        for index, (frame, when) in enumerate(zip(media.frames, media.frame_times)):
-            if len(segments) > 1 and not (start <= when < end or (last and when >= start)):
-                continue  # each frame goes with the segment it was taken from
-            image_rel = f"{folder_rel}/frame_{index}.png"
-            if not media_path(image_rel).exists():
-                Image.fromarray(frame).save(media_path(image_rel))
-            pairs.append(Pair(dataset=dataset, sound=sound_rel, image=image_rel, label=label, group=relative,
-                              status=PairStatus.PENDING,
-                              clean_report={"source": relative, "frame_time": round(when, 3),
-                                            "segment_start": round(start, 3)}))
+    label = fitted(parent, LABEL_MAX) if p.label_from_folder and parent else UNLABELLED
+    group, shown = fitted(relative, GROUP_MAX), printable(relative, 1000)
+    try:
+        segments = split_segments(media.audio, media.sample_rate, p.segment_seconds or None)
+        pairs = []
+        for seg_index, (start, wave) in enumerate(segments):
+            end = start + wave.size / media.sample_rate
+            last = seg_index == len(segments) - 1
+            sound_name = "sound.flac" if len(segments) == 1 else f"sound_{seg_index:03d}.flac"
+            write_lossless(staging / sound_name, wave, media.sample_rate)
+            for index, (frame, when) in enumerate(zip(media.frames, media.frame_times)):
+                if len(segments) > 1 and not (start <= when < end or (last and when >= start)):
+                    continue  # each frame goes with the segment it was taken from
+                image_name = f"frame_{index}.png"
+                if not (staging / image_name).exists():
+                    Image.fromarray(frame).save(staging / image_name)
+                pairs.append(Pair(dataset=dataset, sound=f"{folder_rel}/{sound_name}", image=f"{folder_rel}/{image_name}",
+                                  label=label, group=group, status=PairStatus.PENDING,
+                                  clean_report={"source": shown, "frame_time": round(when, 3),
+                                                "segment_start": round(start, 3)}))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     info = dict(media.info, duration=round(media.duration, 3), audio_seconds=round(media.audio_seconds, 3),
                 sample_rate=media.sample_rate, frame_times=[round(t, 3) for t in media.frame_times],
                 segments=len(segments))
-    return pairs, info
+    return StoredVideo(pairs, info, staging, final)
 
 
-def _record(dataset, job_id, source, status, *, code="", reason="", pairs=0, info=None):
-    ImportRecord.objects.update_or_create(dataset=dataset, source=source[:500], defaults=dict(
-        job_id=job_id, status=status, code=code, reason=reason, pairs=pairs, info=info or {}))
-
-
-def _create_pairs(pairs: list[Pair]) -> int:
-    """Insert, skipping pairs already there (a re-run); returns how many are new."""
-    if not pairs:
-        return 0
-    dataset = pairs[0].dataset
-    before = Pair.objects.filter(dataset=dataset).count()
-    Pair.objects.bulk_create(pairs, ignore_conflicts=True)
-    return Pair.objects.filter(dataset=dataset).count() - before
-
-
-def _summary(ctx: JobContext, counts: Counter, codes: Counter, total: int) -> dict:
-    return {"sources": total, "imported": counts["imported"], "imported_truncated": counts["truncated"],
-            "failed": counts["failed"],
-            "already_imported": counts["skipped"], "pairs_created": counts["pairs"],
-            "failures_by_kind": dict(sorted(codes.items()))}
+def _import_one_video(ctx: JobContext, dataset: Dataset, folder: Path, video: Path, source: str,
+                      p: VideoImportParams, counts: Counter, codes: Counter) -> None:
+    relative = video.relative_to(folder).as_posix()
+    try:
+        real = contained_file(folder, video)
+        stored = _store_video(dataset, real, relative, p)
+    except SourceError as exc:
+        record(dataset, ctx.job_id, source, ImportStatus.FAILED, code=exc.code, reason=f"{relative}: {exc}")
+        log_failure(ctx, counts, codes, exc.code, f"{relative}: {exc}")
+        return
+    except MediaError as exc:
+        record(dataset, ctx.job_id, source, ImportStatus.FAILED, code=exc.code, reason=str(exc))
+        log_failure(ctx, counts, codes, exc.code, str(exc))
+        return
+    except Exception as exc:  # an unforeseen decoder failure is still one file's problem
+        message = f"{relative}: {type(exc).__name__}: {exc}"
+        record(dataset, ctx.job_id, source, ImportStatus.FAILED, code="error", reason=message)
+        log_failure(ctx, counts, codes, "error", message)
+        return
+    try:
+        with transaction.atomic():
+            counts["pairs"] += create_pairs(stored.pairs)
+            truncated = stored.info.get("truncated", "")
+            record(dataset, ctx.job_id, source, ImportStatus.IMPORTED, pairs=len(stored.pairs), info=stored.info,
+                   code="truncated" if truncated else "", reason=truncated)
+            stored.commit()
+    finally:
+        stored.discard()  # gone already after a commit; after a failure, nothing stays behind
+    counts["truncated"] += bool(stored.info.get("truncated"))
+    counts["imported"] += 1
 
 
 def run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
-    dataset = dataset_for_import(p.dataset, "videos", p.frame_size)
-    if p.archive:
-        archive = Path(p.archive)
-        if not archive.is_file():
-            raise JobError(f"archive {archive} does not exist")
-        folder = unpack_archive(archive, media_path(f"uploads/{dataset.name}/{safe_name(archive.name)}"))
-    else:
-        folder = Path(p.folder)
-        if not folder.is_dir():
-            raise JobError(f"folder {folder} does not exist or is not a folder")
+    unpacked = None
+    with import_target(p.dataset, source="videos", image_size=p.frame_size) as dataset:
+        if p.archive:
+            archive = Path(p.archive)
+            if not archive.is_file():
+                raise JobError(f"archive {archive} does not exist")
+            unpacked = media_path(f"uploads/{dataset.name}/{safe_name(archive.name)}")
+            folder = unpack_archive(archive, unpacked)
+        else:
+            folder = Path(p.folder)
+            if not folder.is_dir():
+                raise JobError(f"folder {folder} does not exist or is not a folder")
+        try:
+            result = _import_videos(ctx, dataset, folder, p)
+        finally:
+            if unpacked is not None:  # only a copy of the upload; the pairs have their own files
+                shutil.rmtree(unpacked, ignore_errors=True)
+    finish_dataset(dataset, "import_videos", asdict(p), result)
+    return result
+
+
+def _import_videos(ctx: JobContext, dataset: Dataset, folder: Path, p: VideoImportParams) -> dict:
     videos = find_videos(folder)
     ignored = sum(1 for f in folder.rglob("*") if f.is_file() and f.suffix.lower() not in VIDEO_EXTENSIONS)
     if ignored:
         ctx.log(f"{ignored} file(s) without a video extension ({', '.join(VIDEO_EXTENSIONS)}) were not looked at")
-    done_sources = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
-    ctx.log(f"{len(videos)} video files in {folder}; {len(done_sources)} already imported")
+    done = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
+    ctx.log(f"{len(videos)} video files in {printable(str(folder), 300)}; {len(done)} already imported")
     counts, codes = Counter(), Counter()
     for index, video in enumerate(videos):
         ctx.check_cancelled()
-        relative = video.relative_to(folder).as_posix()
-        if relative in done_sources:
+        source = fitted(video.relative_to(folder).as_posix(), SOURCE_MAX)
+        if source in done:
             counts["skipped"] += 1
         else:
-            try:
-                pairs, info = _store_video(dataset, video, relative, p)
-            except MediaError as exc:
-                codes[exc.code] += 1
-                counts["failed"] += 1
-                _record(dataset, ctx.job_id, relative, ImportStatus.FAILED, code=exc.code, reason=str(exc))
-                ctx.log(f"failed: {exc}")
-            except Exception as exc:  # an unforeseen decoder failure is still one file's problem
-                codes["error"] += 1
-                counts["failed"] += 1
-                _record(dataset, ctx.job_id, relative, ImportStatus.FAILED, code="error",
-                        reason=f"{video}: {type(exc).__name__}: {exc}")
-                ctx.log(f"failed: {video}: {type(exc).__name__}: {exc}")
-            else:
-                with transaction.atomic():
-                    counts["pairs"] += _create_pairs(pairs)
-                    _record(dataset, ctx.job_id, relative, ImportStatus.IMPORTED, pairs=len(pairs), info=info,
-                            code="truncated" if "truncated" in info else "", reason=info.get("truncated", ""))
-                if "truncated" in info:
-                    counts["truncated"] += 1
-                counts["imported"] += 1
-        ctx.progress(index + 1, len(videos), metrics=_summary(ctx, counts, codes, len(videos)),
+            _import_one_video(ctx, dataset, folder, video, source, p, counts, codes)
+        ctx.progress(index + 1, len(videos), metrics=summary(counts, codes, len(videos)),
                      message=f"{index + 1}/{len(videos)} videos")
-    summary = dict(_summary(ctx, counts, codes, len(videos)), ignored_files=ignored)
-    _finish_dataset(dataset, "import_videos", asdict(p), summary)
-    return summary
-
-
-def _finish_dataset(dataset: Dataset, kind: str, params: dict, summary: dict) -> None:
-    dataset.class_names = sorted(set(dataset.pairs.values_list("label", flat=True)))
-    imports = list(dataset.info.get("imports", []))[-19:] + [{"kind": kind, "params": params, **summary}]
-    dataset.info = dict(dataset.info, imports=imports, pairs=dataset.pairs.count())
-    dataset.save(update_fields=["class_names", "info"])
-
-
-# --- CSV manifest: sound, image, optional label (and split, group) --------------------------------
-
-@dataclass
-class ManifestImportParams:
-    dataset: str
-    manifest: str  # path of the CSV; relative paths in it are relative to its folder
-    image_size: int = 64
-    trust_labels: bool = False  # True: pairs are 'kept' as labelled (curated data, the demo sets)
-
-    def __post_init__(self):
-        if not 8 <= self.image_size <= 1024:
-            raise ValueError(f"image_size must be in 8..1024, got {self.image_size}")
-
-
-def launch_manifest_import(user=None, enqueue: bool = True, **params) -> Job:
-    return create_job("import_manifest", params, user=user, enqueue=enqueue)
-
-
-class RowError(ValueError):
-    def __init__(self, code: str, message: str):
-        self.code = code
-        super().__init__(message)
-
-
-def _resolve(base: Path, value: str, column: str) -> Path:
-    value = (value or "").strip()
-    if not value:
-        raise RowError("broken_row", f"empty {column} column")
-    path = Path(value) if Path(value).is_absolute() else base / value
-    if not path.is_file():
-        raise RowError("missing_file", f"{column} file {value!r} does not exist")
-    return path
-
-
-def _check_shape(row: dict) -> None:
-    """A row with more or fewer fields than the header is broken, whatever its first columns say."""
-    if None in row:  # csv puts the surplus fields of a too-long row under the key None
-        raise RowError("broken_row", f"{len(row[None])} field(s) more than the header")
-    if any(value is None for value in row.values()):
-        raise RowError("broken_row", "fewer fields than the header")
-
-
-def _check_row(base: Path, row: dict) -> tuple[Path, Path]:
-    _check_shape(row)
-    sound, image = _resolve(base, row.get("sound"), "sound"), _resolve(base, row.get("image"), "image")
-    try:
-        load_audio(sound)
-    except AudioError as exc:
-        raise RowError("bad_sound", str(exc)) from exc
-    try:
-        with Image.open(image) as handle:
-            handle.load()  # a full decode: verify() misses truncated files
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise RowError("bad_image", f"{image}: not a readable image ({exc})") from exc
-    if row.get("split") and row["split"] not in Split.values:
-        raise RowError("broken_row", f"split must be train or test, not {row['split']!r}")
-    return sound, image
-
-
-def _copy_in(dataset: Dataset, path: Path) -> str:
-    relative = f"{dataset.root}/files/{safe_name(str(path.resolve()))}{path.suffix.lower()}"
-    target = media_path(relative)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    return relative
-
-
-def run_manifest_import(ctx: JobContext, p: ManifestImportParams) -> dict:
-    manifest = Path(p.manifest)
-    if not manifest.is_file():
-        raise JobError(f"manifest {manifest} does not exist")
-    try:
-        with open(manifest, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in ("sound", "image") if c not in (reader.fieldnames or [])]
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise JobError(f"{manifest}: not a readable CSV file ({exc})") from exc
-    if missing:
-        raise JobError(f"{manifest}: the header lacks the column(s) {missing} (need sound, image, optional label)")
-    dataset = dataset_for_import(p.dataset, "manifest", p.image_size)
-    done = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
-    counts, codes = Counter(), Counter()
-    for index, row in enumerate(rows):
-        ctx.check_cancelled()
-        line = index + 2  # the header is line 1
-        source = f"{(row.get('sound') or '').strip()} | {(row.get('image') or '').strip()}"
-        if source in done and None not in row and None not in row.values():
-            counts["skipped"] += 1
-        else:
-            try:
-                sound, image = _check_row(manifest.parent, row)
-            except RowError as exc:
-                codes[exc.code] += 1
-                counts["failed"] += 1
-                _record(dataset, ctx.job_id, f"line {line}: {source}", ImportStatus.FAILED, code=exc.code,
-                        reason=f"{manifest.name} line {line}: {exc}")
-            else:
-                label = (row.get("label") or "").strip() or UNLABELLED
-                pair = Pair(dataset=dataset, sound=_copy_in(dataset, sound), image=_copy_in(dataset, image),
-                            label=label, split=row.get("split") or Split.TRAIN,
-                            group=(row.get("group") or "").strip() or source,
-                            status=PairStatus.KEPT if p.trust_labels else PairStatus.PENDING,
-                            clean_report={"source": source, "manifest_line": line})
-                with transaction.atomic():
-                    counts["pairs"] += _create_pairs([pair])
-                    ImportRecord.objects.filter(dataset=dataset, source__startswith=f"line {line}: ").delete()
-                    _record(dataset, ctx.job_id, source, ImportStatus.IMPORTED, pairs=1, info={"line": line})
-                counts["imported"] += 1
-        ctx.progress(index + 1, len(rows), metrics=_summary(ctx, counts, codes, len(rows)),
-                     message=f"{index + 1}/{len(rows)} rows")
-    _finish_dataset(dataset, "import_manifest", asdict(p), _summary(ctx, counts, codes, len(rows)))
-    return _summary(ctx, counts, codes, len(rows))
+    return dict(summary(counts, codes, len(videos)), ignored_files=ignored)

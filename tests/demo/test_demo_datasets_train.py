@@ -5,7 +5,7 @@ import pytest
 
 from demo.builders.digits import build_digits
 from demo.builders.stamps import build_stamps
-from gan.services.datasets import import_manifest
+from gan.services.manifest_import import import_manifest
 from gan.services.training import launch_training
 from jobs.engine import execute_job
 from jobs.models import JobStatus

@@ -7,7 +7,7 @@ from gan.kinds import evaluate
 from gan.ml import metrics
 from gan.models import Evaluation, GeneratedImage
 from gan.services import scoring
-from gan.services.datasets import import_manifest
+from gan.services.manifest_import import import_manifest
 from gan.services.generation import launch_generation
 from gan.services.scoring import EvaluationError, launch_evaluation
 from gan.services.training import launch_training

@@ -5,7 +5,7 @@ import pytest
 from gan.models import Checkpoint, Evaluation, GeneratedImage, TrainingRun
 from gan.reports import suite_report
 from gan.reports.formats import to_csv, to_markdown
-from gan.services.datasets import import_manifest
+from gan.services.manifest_import import import_manifest
 from gan.services.suite import SuiteError, SuiteParams, build_plan, launch_suite
 from jobs.engine import execute_job
 from jobs.models import Job, JobStatus

@@ -6,7 +6,8 @@ from tqdm import tqdm
 
 from demo.builders.digits import build_digits
 from demo.builders.stamps import build_stamps
-from gan.services.datasets import DatasetImportError, import_manifest
+from gan.services.datasets import DatasetImportError
+from gan.services.manifest_import import import_manifest
 
 BUILDERS = {
     "digits": dict(build=build_digits, image_size=32, channels=1,

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from gan.services.ingest import launch_manifest_import
+from gan.services.manifest_import import launch_manifest_import
 
 from ._ingest_common import add_run_options, launch_and_follow
 

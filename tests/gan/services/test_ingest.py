@@ -176,7 +176,7 @@ def test_manifest_rows_are_checked_one_by_one(media_root, tmp_path):
 def test_a_manifest_without_the_needed_columns_fails_clearly(media_root, tmp_path):
     manifest = write_manifest(tmp_path, [["a.wav"]], header=("audio",))
     job = run("import_manifest", {"dataset": "m2", "manifest": str(manifest)})
-    assert job.status == JobStatus.FAILED and "lacks the column(s) ['sound', 'image']" in job.error
+    assert job.status == JobStatus.FAILED and "the header is 'audio': it lacks sound and image" in job.error
 
 
 @pytest.mark.django_db(transaction=True)  # the command runs the job in a thread with its own connection

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from gan.services.datasets import import_manifest
+from gan.services.manifest_import import import_manifest
 from gan.services.training import launch_training
 from jobs.models import Job, JobStatus
 from tests.gan.synthetic import write_tone_dataset
