@@ -1,6 +1,6 @@
 """Datasets and their pairs: counts per class and split, Table 1 (kept / discarded per class), forms
 that launch import, cleaning and split jobs, discarded pairs with thumbnails, audio and the reason,
-what each import did with each file, and the researcher-defined class maps."""
+what each import did with each file (class maps: class_maps.py)."""
 import uuid
 from pathlib import Path
 
@@ -266,14 +266,3 @@ class ImportRecordAdmin(admin.ModelAdmin):
     list_filter = ("dataset", "status", "code")
     search_fields = ("source", "reason")
     readonly_fields = ("dataset", "job", "source", "status", "code", "reason", "pairs", "info", "updated_at")
-
-
-@admin.register(ClassMap)
-class ClassMapAdmin(admin.ModelAdmin):
-    list_display = ("name", "classes_summary", "created_at")
-    search_fields = ("name",)
-
-    @admin.display(description="classes")
-    def classes_summary(self, class_map):
-        classes = class_map.classes if isinstance(class_map.classes, dict) else {}
-        return ", ".join(f"{name} ({len(members)})" for name, members in classes.items())

@@ -71,6 +71,9 @@ def _from_json(path: Path, text: str) -> tuple[dict, str | None, str]:
     if not isinstance(classes, dict) or not classes:
         raise ClassMapFileError(f"{path}: \"classes\" must be a non-empty object of class -> list of entries")
     for label, entries in classes.items():
+        if isinstance(entries, dict):
+            raise ClassMapFileError(f"{path}: {label!r} holds an object, not a list of entries (is it a misspelt "
+                                    f"\"classes\"? a file is {{\"name\": ..., \"classes\": {{\"dog\": [...]}}}})")
         if not isinstance(entries, (list, str, int)) or isinstance(entries, bool):
             raise ClassMapFileError(f"{path}: class {label!r} must have a list of entries, not {entries!r}")
     if name is not None and not isinstance(name, str) or not isinstance(description, str):
