@@ -6,12 +6,14 @@ A rater who sees only some of a study's main trials should still see every condi
 variant) equally often, every sound class equally often (overall and within each condition), each
 sound at most once, and in a correlation study the picture from the heard sound as often on the
 left as on the right. That is what a Latin-square design gives: rater r sees item i under condition
-(i + r) mod k. Here the same balance is reached greedily, which also works for unequal counts,
-items that are already full and raters who top up a partial plan: each pick takes the condition the
-rater has seen least, then the class they have seen least (overall, then in that condition), then
-an item they have not seen, least loaded across raters first (so items fill evenly), with random
-tie-breaks. "As evenly as the counts allow": a condition or class falls behind only once it has no
-candidate left.
+(i + r) mod k. Here the same balance is reached for any counts, for items that are already full and for raters
+who top up a partial plan, by a small integer program (scipy.optimize.milp; one 0/1 variable per
+candidate trial): conditions and classes each within one of the others, no class more than one
+ahead of another within a condition, each sound at most once (as few times as the counts allow),
+least-loaded trials first so items fill evenly, random among equals. Constraints the candidates
+make impossible are given up one by one ("as evenly as the counts allow"); a condition or class
+falls behind only when it has no candidate left. tests/studies/test_design.py checks this with
+hypothesis over study shapes.
 """
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+
+MILP_SECONDS = 0.3  # a join never waits longer on one attempt (the best table found so far is used)
 
 
 @dataclass(frozen=True)
@@ -33,39 +42,116 @@ class Slot:
     left_load: int = 0        # of those, how many saw the heard sound's picture on the left
 
 
+def _even_bounds(keys, total: int, held: Counter, available: Counter) -> tuple[dict, dict]:
+    """For each key, the fewest and most of `total` it may take so that held + share stays within
+    one of every other key's (or takes all it has): the water level and the level below it."""
+    share = dict.fromkeys(keys, 0)
+    for _ in range(total):
+        room = [k for k in keys if share[k] < available[k]]
+        if not room:
+            break
+        share[min(room, key=lambda k: held[k] + share[k])] += 1
+    level = max((held[k] + share[k] for k in keys if share[k]), default=0)
+    upper = {k: min(available[k], max(0, level - held[k])) for k in keys}
+    lower = {k: min(upper[k], max(0, level - 1 - held[k])) for k in keys}
+    return lower, upper
+
+
+def _onehot(codes: np.ndarray, width: int) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(width, len(codes)))
+
+
+def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Random) -> list[Slot]:
+    """Which `total` of `slots` to take: a small integer program (scipy.optimize.milp, HiGHS) with one
+    0/1 variable per candidate trial.
+
+    Constraints, in the order they are given up when the candidates make them impossible:
+    no class more than one ahead of another within a condition; conditions and classes each
+    within one of the others (counting what the rater holds); each sound at most once (or as
+    few times as the counts allow). Cost: the trials' loads (fill items evenly), random among equals.
+    """
+    cells = sorted({(s.condition, s.sound_class) for s in slots}, key=str)
+    conditions = sorted({c for c, _ in cells}, key=str)
+    classes = sorted({k for _, k in cells}, key=str)
+    items = sorted({s.item for s in slots}, key=str)
+    index = {"cell": {x: k for k, x in enumerate(cells)}, "condition": {x: k for k, x in enumerate(conditions)},
+             "class": {x: k for k, x in enumerate(classes)}, "item": {x: k for k, x in enumerate(items)}}
+    cell_of = np.array([index["cell"][(s.condition, s.sound_class)] for s in slots])
+    condition_of = np.array([index["condition"][s.condition] for s in slots])
+    class_of = np.array([index["class"][s.sound_class] for s in slots])
+    item_of = np.array([index["item"][s.item] for s in slots])
+    size = np.bincount(cell_of, minlength=len(cells))
+    held_cell = Counter((s.condition, s.sound_class) for s in held)
+    by_condition = _even_bounds(conditions, total, Counter(s.condition for s in held),
+                                Counter(s.condition for s in slots))
+    by_class = _even_bounds(classes, total, Counter(s.sound_class for s in held), Counter(s.sound_class for s in slots))
+    held_items = Counter(s.item for s in held)
+    per_item = -(-(len(held) + total) // len({*items, *held_items}))  # ceil: a Latin square has 1
+
+    blocks = {"total": (sparse.csr_matrix(np.ones((1, len(slots)))), [total], [total])}
+    blocks["margins"] = (sparse.vstack([_onehot(condition_of, len(conditions)), _onehot(class_of, len(classes))]),
+                         [by_condition[0][c] for c in conditions] + [by_class[0][k] for k in classes],
+                         [by_condition[1][c] for c in conditions] + [by_class[1][k] for k in classes])
+    # Within a condition, every class ends at the condition's level L_c or L_c - 1 (a class that runs
+    # out of candidates may end lower): one integer variable per condition, 2 rows per cell.
+    levels = len(conditions)
+    cell_rows = _onehot(cell_of, len(cells))
+    level_of_cell = np.array([index["condition"][c] for c, _ in cells])
+    reach = {c: -(-(sum(held_cell[cell] for cell in cells if cell[0] == c) + by_condition[1][c])
+                  // sum(1 for cell in cells if cell[0] == c)) for c in conditions}
+    ample = np.array([held_cell[cell] + size[k] >= reach[cell[0]] - 1 for k, cell in enumerate(cells)])
+    minus_level = sparse.csr_matrix((-np.ones(len(cells)), (np.arange(len(cells)), level_of_cell)),
+                                    shape=(len(cells), levels))
+    held_now = np.array([held_cell[cell] for cell in cells], dtype=float)
+    at_most = sparse.hstack([cell_rows, minus_level])            # h + x - L <= 0
+    at_least = sparse.hstack([cell_rows, minus_level])[ample]    # h + x - L >= -1, where the cell can keep up
+    blocks["pairwise"] = (sparse.vstack([at_most, at_least]),
+                          np.concatenate([np.full(len(cells), -np.inf), -1 - held_now[ample]]),
+                          np.concatenate([-held_now, np.full(int(ample.sum()), np.inf)]))
+    blocks["distinct"] = (_onehot(item_of, len(items)), [0] * len(items),
+                          [max(0, per_item - held_items[item]) for item in items])
+    cost = np.concatenate([np.array([s.load for s in slots], dtype=float)
+                           + 0.5 * np.array([rng.random() for _ in slots]), np.zeros(levels)])
+    upper = np.concatenate([np.ones(len(slots)), np.full(levels, len(slots) + len(held))])
+    for wanted in (("pairwise", "margins", "distinct"), ("margins", "distinct"), ("distinct",), ()):
+        parts = [blocks["total"]] + [blocks[name] for name in wanted]
+        matrix = sparse.vstack([m if m.shape[1] == len(slots) + levels else sparse.hstack(
+            [m, sparse.csr_matrix((m.shape[0], levels))]) for m, _, _ in parts]).tocsr()
+        low = np.concatenate([np.asarray(lo, dtype=float) for _, lo, _ in parts])
+        up = np.concatenate([np.asarray(hi, dtype=float) for _, _, hi in parts])
+        result = milp(c=cost, integrality=np.ones(len(slots) + levels), bounds=Bounds(0, upper),
+                      constraints=LinearConstraint(matrix, low, up), options={"time_limit": MILP_SECONDS})
+        if result.x is not None and result.status in (0, 1):  # optimal, or the best found in the time
+            return [s for s, x in zip(slots, result.x[:len(slots)]) if x > 0.5]
+    raise AssertionError("unreachable: the last attempt asks only for `total` of the candidates")
+
+
+def _shortlist(slots: list[Slot], total: int, rng: random.Random) -> list[Slot]:
+    """The least-loaded few of each (condition, class, sound) group, a few more than any rater could
+    take from one, so the integer program stays small on big studies (random among equal loads)."""
+    groups: dict[tuple, list[Slot]] = defaultdict(list)
+    for slot in slots:
+        groups[(slot.condition, slot.sound_class)].append(slot)
+    cells = len(groups)
+    keep = max(4, 2 * (-(-total // cells)) + 2)
+    kept = []
+    for group in groups.values():
+        rng.shuffle(group)
+        group.sort(key=lambda s: s.load)
+        kept += group[:keep]
+    return kept
+
+
 def pick_balanced(candidates: Iterable[Slot], n: int, rng: random.Random, held: Sequence[Slot] = ()) -> list[Slot]:
     """Up to n of `candidates`, balanced together with what the rater already `held`."""
-    if n <= 0:
+    slots = list(candidates)
+    total = min(n, len(slots))
+    if total <= 0:
         return []
-    tie = {}
-    pools: dict[tuple, list[Slot]] = defaultdict(list)
-    for slot in candidates:
-        tie[slot.trial] = rng.random()
-        pools[(slot.condition, slot.sound_class)].append(slot)
-    conditions = Counter(s.condition for s in held)
-    classes = Counter(s.sound_class for s in held)
-    cells = Counter((s.condition, s.sound_class) for s in held)
-    items = {s.item for s in held}
-    condition_tie = {c: rng.random() for c, _ in pools}
-    class_tie = {k: rng.random() for _, k in pools}
-    picked: list[Slot] = []
-    while len(picked) < n:
-        open_cells = [cell for cell, pool in pools.items() if pool]
-        if not open_cells:
-            break
-        lowest_load = {cell: min(s.load for s in pools[cell]) for cell in open_cells}
-        condition = min({c for c, _ in open_cells}, key=lambda c: (
-            conditions[c], min(lowest_load[cell] for cell in open_cells if cell[0] == c), condition_tie[c]))
-        cell = min((cell for cell in open_cells if cell[0] == condition), key=lambda cell: (
-            classes[cell[1]], cells[cell], lowest_load[cell], class_tie[cell[1]]))
-        pool = pools[cell]
-        slot = min(pool, key=lambda s: (s.item in items, s.load, tie[s.trial]))
-        pool.remove(slot)
-        picked.append(slot)
-        conditions[slot.condition] += 1
-        classes[slot.sound_class] += 1
-        cells[cell] += 1
-        items.add(slot.item)
+    if total == len(slots):
+        return slots
+    picked = _choose(_shortlist(slots, total, rng), total, held, rng)
+    rng.shuffle(picked)
     return picked
 
 
