@@ -8,7 +8,8 @@ PY := .venv/bin/python
 PIP := .venv/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := espeak-ng sox ffmpeg libsndfile1 tuxpaint-stamps-default chromium chromium-driver
+APT_PACKAGES := espeak-ng sox ffmpeg libsndfile1 tuxpaint-stamps-default chromium chromium-driver \
+  fluid-soundfont-gm musescore-general-soundfont-small csound-soundfont fluidsynth
 PYTEST_ARGS ?=
 
 .PHONY: demo test setup system-packages venv weights migrate admin-account serve stop-demo clean bench

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from PIL import Image, ImageEnhance, ImageFilter
 
 from gan.ml.audio import AudioError, load_audio
 
+from .photos import augment_image, cutout
 from .manifest import MANIFEST_NAME, BuildResult, ProgressCallback, report_progress, staged_output, write_manifest
 
 DEFAULT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")
@@ -97,61 +97,6 @@ def split_stamps(stamps: list[Stamp], rng: random.Random, test_fraction: float,
     return splits
 
 
-def _cutout(path: Path) -> Image.Image:
-    image = Image.open(path).convert("RGBA")
-    box = image.getchannel("A").point(lambda a: 255 if a > 8 else 0).getbbox()
-    if box is None:
-        raise ValueError(f"{path}: stamp image is fully transparent")
-    return image.crop(box)
-
-
-def _background(rng: np.random.Generator, size: int) -> Image.Image:
-    """A plain scene: sky gradient over a ground band, or a soft two-colour gradient, with texture."""
-    rows = np.linspace(0.0, 1.0, size)[:, None, None]
-    top, bottom = rng.uniform(0.15, 0.95, 3), rng.uniform(0.1, 0.9, 3)
-    if rng.random() < 0.6:
-        top = np.array([rng.uniform(0.4, 0.8), rng.uniform(0.6, 0.9), rng.uniform(0.8, 1.0)])
-        ground = rng.uniform(0.2, 0.6, 3) * np.array([0.9, 1.0, 0.6])
-        horizon = rng.uniform(0.5, 0.8)
-        sky = top * (1 - 0.3 * rows) + 0.3 * rows
-        pixels = np.where(rows < horizon, sky, ground * (0.8 + 0.4 * rows))
-    else:
-        pixels = top * (1 - rows) + bottom * rows
-    pixels = np.broadcast_to(pixels, (size, size, 3)) + rng.normal(0, 0.04, (size, size, 3))
-    image = Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
-    return image.filter(ImageFilter.GaussianBlur(radius=size / 128))
-
-
-def augment_image(cutout: Image.Image, rng: np.random.Generator, size: int, plain: bool) -> Image.Image:
-    """Cut-out on a background: scale, position, flip, colour jitter, then a random crop to size."""
-    canvas_size = size * 2  # compose at 2x and downsample: smoother edges on the small output
-    canvas = _background(rng, canvas_size)
-    obj = cutout
-    if not plain:
-        if rng.random() < 0.5:
-            obj = obj.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        alpha = obj.getchannel("A")
-        rgb = obj.convert("RGB")
-        for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
-            rgb = enhancer(rgb).enhance(float(rng.uniform(0.75, 1.25)))
-        obj = rgb.convert("RGBA")
-        obj.putalpha(alpha)
-    fill = 0.8 if plain else float(rng.uniform(0.55, 0.95))
-    scale = fill * canvas_size / max(obj.size)
-    obj = obj.resize((max(1, round(obj.width * scale)), max(1, round(obj.height * scale))),
-                     Image.Resampling.LANCZOS)
-    if plain:
-        x, y = (canvas_size - obj.width) // 2, (canvas_size - obj.height) // 2
-    else:
-        x = int(rng.integers(0, max(1, canvas_size - obj.width + 1)))
-        y = int(rng.integers(0, max(1, canvas_size - obj.height + 1)))
-    canvas.paste(obj, (x, y), obj)
-    crop = canvas_size if plain else int(canvas_size * rng.uniform(0.85, 1.0))
-    left = (canvas_size - crop) // 2 if plain else int(rng.integers(0, canvas_size - crop + 1))
-    top = (canvas_size - crop) // 2 if plain else int(rng.integers(0, canvas_size - crop + 1))
-    return canvas.crop((left, top, left + crop, top + crop)).resize((size, size), Image.Resampling.LANCZOS)
-
-
 def augment_sound(wave: np.ndarray, rng: np.random.Generator, rate: int, plain: bool) -> np.ndarray:
     """Light changes that keep the sound what it is: gain (-6..+3 dB, never clipping) and a shift
     (0-0.25 s of leading silence)."""
@@ -194,7 +139,7 @@ def build_stamps(out_dir: str | os.PathLike, seed: int = 0, augment: int = 8, im
         report_progress(progress, 0, total)
         for stamp_index, stamp in enumerate(used):
             wave, rate = sounds[stamp.stamp_id]
-            cutout = _cutout(stamp.image)
+            photo = cutout(stamp.image)
             slug = stamp.stamp_id.replace("/", "__")
             (staging / "sounds").mkdir(exist_ok=True)
             (staging / "images").mkdir(exist_ok=True)
@@ -205,7 +150,7 @@ def build_stamps(out_dir: str | os.PathLike, seed: int = 0, augment: int = 8, im
                 sound_rel, image_rel = f"sounds/{slug}_{variant}.wav", f"images/{slug}_{variant}.png"
                 soundfile.write(staging / sound_rel, augment_sound(wave, local, rate, plain), rate,
                                 subtype="PCM_16")
-                augment_image(cutout, local, image_size, plain).save(staging / image_rel)
+                augment_image(photo, local, image_size, plain).save(staging / image_rel)
                 rows.append({"sound": sound_rel, "image": image_rel, "label": stamp.label,
                              "split": splits[stamp.stamp_id], "group": stamp.stamp_id,
                              "stamp": stamp.stamp_id.rsplit("/", 1)[-1], "variant": variant})

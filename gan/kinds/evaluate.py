@@ -117,22 +117,45 @@ def load_classifier(name: str, dataset: Dataset, log=print):
         raise EvaluationError(f"weights missing: {exc}") from exc
 
 
+def predict_classes(classifier, probs: np.ndarray, dataset: Dataset, classifier_name: str, class_map: dict,
+                    closed_set: bool) -> np.ndarray:
+    """Dataset class index per image (-1 = none of the dataset's classes)."""
+    if classifier_name == "domain":  # its outputs are the dataset's classes
+        return probs.argmax(axis=1)
+    mapping = class_index_map(classifier.name, classifier.class_names, dataset, class_map)
+    return scores.class_predictions(probs, mapping, len(dataset.class_names), closed_set=closed_set)
+
+
 def _fid_features(extractor, image_set: ImageSet) -> np.ndarray:
     return extractor.features(image_set.images)
 
 
-def fid_reference(dataset: Dataset, extractor) -> tuple[np.ndarray, int]:
-    """Features of the real TEST images, cached on disk per dataset and test set."""
-    pairs = real_pairs(dataset, Split.TEST)
-    digest = hashlib.sha1(json.dumps([p.pk for p in pairs] + [dataset.image_size, dataset.channels])
+def fid_reference(dataset: Dataset, extractor) -> tuple[np.ndarray, np.ndarray]:
+    """FID features of the real TEST images and their class indices, cached on disk per dataset and test set."""
+    test = real_pairs(dataset, Split.TEST)
+    digest = hashlib.sha1(json.dumps([p.pk for p in test] + [dataset.image_size, dataset.channels])
                           .encode()).hexdigest()[:12]
     path = media_path("classifiers") / dataset.name / f"fid-test-{digest}.npy"
+    index = {name: i for i, name in enumerate(dataset.class_names)}
+    labels = np.array([index[p.label] for p in test], dtype=np.int64)
     if path.is_file():
-        return np.load(path), len(pairs)
+        return np.load(path), labels
     features = _fid_features(extractor, load_real(dataset, Split.TEST))
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, features)
-    return features, len(pairs)
+    return features, labels
+
+
+def per_class_fid(features: np.ndarray, labels: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray,
+                  class_names) -> dict:
+    """FID of each class's images against the real test images of that class (classes with 2+ of both)."""
+    out = {}
+    for index, name in enumerate(class_names):
+        mine, theirs = features[labels == index], reference[reference_labels == index]
+        if len(mine) >= 2 and len(theirs) >= 2:
+            out[name] = {"fid": scores.fid_from_features(mine, theirs), "n": int(len(mine)),
+                         "n_reference": int(len(theirs))}
+    return out
 
 
 def run_evaluation(ctx: JobContext, p: EvaluateParams) -> dict:
@@ -166,27 +189,45 @@ def run_evaluation(ctx: JobContext, p: EvaluateParams) -> dict:
                                    per_split=list(result.per_split),
                                    details={**details, "std_sample": result.std_sample}))
         if "class_consistency" in p.metrics:
-            mapping = class_index_map(classifier.name, classifier.class_names, dataset, p.class_map) \
-                if p.classifier != "domain" else np.arange(len(dataset.class_names))
-            predicted = mapping[probs.argmax(axis=1)]
+            predicted = predict_classes(classifier, probs, dataset, p.classifier, p.class_map, p.closed_set)
             consistency = scores.class_consistency(predicted, image_set.labels, dataset.class_names)
             per_class = {name: {"share": consistency.per_class.get(name), "n": n}
                          for name, n in consistency.per_class_n.items()}
-            rows.append(Evaluation(**base, metric=Metric.CLASS_CONSISTENCY, classifier=label,
-                                   value=consistency.overall, per_class=per_class,
-                                   details={**details, "class_map": p.class_map} if p.class_map else details))
+            closed = p.closed_set and p.classifier != "domain"
+            extra = {**({"class_map": p.class_map} if p.class_map else {}), **({"closed_set": True} if closed else {})}
+            rows.append(Evaluation(**base, metric=Metric.CLASS_CONSISTENCY,
+                                   classifier=f"{label}, closed set" if closed else label,
+                                   value=consistency.overall, per_class=per_class, details={**details, **extra}))
     if "fid" in p.metrics:
         ctx.progress(2, 3, message="FID features", force=True)
         extractor = load_fid_feature_extractor(device=_device())
-        reference, n_reference = fid_reference(dataset, extractor)
+        reference, reference_labels = fid_reference(dataset, extractor)
         scored = image_set if checkpoint else load_real(dataset, Split.TRAIN)
         ctx.check_cancelled()
-        value = scores.fid_from_features(_fid_features(extractor, scored), reference)
-        rows.append(Evaluation(**{**base, "n_images": len(scored.labels),
-                                  "split": p.split if checkpoint else Split.TRAIN},
-                               metric=Metric.FID, classifier=extractor.name, value=value,
+        features = _fid_features(extractor, scored)
+        value = scores.fid_from_features(features, reference)
+        scored_base = {**base, "n_images": len(scored.labels), "split": p.split if checkpoint else Split.TRAIN}
+        rows.append(Evaluation(**scored_base, metric=Metric.FID, classifier=extractor.name, value=value,
+                               per_class=per_class_fid(features, scored.labels, reference, reference_labels,
+                                                       dataset.class_names),
                                details={"reference": f"real test images of {dataset.name}",
-                                        "n_reference": n_reference}))
+                                        "n_reference": int(len(reference))}))
+        # Within-class spread of the same features, beside the real test images' own spread: a
+        # generator that ignores z scores far below the real images (mode collapse made visible).
+        try:
+            mine = scores.within_class_diversity(features, scored.labels)
+            real = scores.within_class_diversity(reference, reference_labels)
+        except scores.MetricInputError as exc:
+            ctx.log(f"diversity not computed: {exc}")
+        else:
+            names = dataset.class_names
+            rows.append(Evaluation(**scored_base, metric=Metric.DIVERSITY, classifier=extractor.name,
+                                   value=mine["value"],
+                                   per_class={names[k]: {"value": v, "n": int((scored.labels == k).sum())}
+                                              for k, v in mine["per_class"].items()},
+                                   details={"real_test": real["value"], "ratio_to_real": mine["value"] / real["value"],
+                                            "what": "mean pairwise distance of Inception pool features "
+                                                    "within a class, averaged over classes"}))
     ctx.check_cancelled()
     with transaction.atomic():
         for row in rows:

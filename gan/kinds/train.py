@@ -13,13 +13,14 @@ from ..ml.checkpoint import latest_checkpoint
 from ..ml.paired_arrays import PairedArrays
 from ..ml.features import FeatureSpec
 from ..ml.generate import plot_losses
-from ..ml.trainer import Trainer
+from ..ml.trainer import Trainer, TrainingDiverged
 from ..ml.variants import ModelConfig, TrainConfig
 from ..models import Checkpoint, Split, TrainingRun
 from ..selectors.datasets import usable_pairs
 from ..services.datasets import load_images
 from ..services.features import features_for_pairs
 from ..services.training import TrainParams
+from .validation import build_validator
 
 
 class _JobCallbacks:
@@ -27,8 +28,11 @@ class _JobCallbacks:
 
     def __init__(self, ctx: JobContext, run: TrainingRun):
         self.ctx, self.run = ctx, run
+        self.total = 0
+        self._val_scores: dict[int, float] = {}
 
     def on_progress(self, step, total, metrics):
+        self.total = total
         self.ctx.progress(step, total, metrics={k: round(float(v), 5) for k, v in metrics.items()},
                           message=f"iteration {step}/{total}")
 
@@ -38,6 +42,14 @@ class _JobCallbacks:
     def on_checkpoint(self, path, step):
         Checkpoint.objects.update_or_create(run=self.run, step=step, defaults={"path": media_relative(path)})
         self._plot()
+
+    def on_checkpoint_removed(self, path, step):
+        Checkpoint.objects.filter(run=self.run, step=step).delete()
+
+    def on_validation(self, step, score, improved):
+        self.ctx.log(f"validation at iteration {step}: {score:.3f}" + (" (best so far)" if improved else ""))
+        self.ctx.progress(step, self.total, metrics={"val_score": round(score, 4)}, force=True)
+        self._val_scores[step] = score
 
     def on_samples(self, path, step):
         self.run.latest_samples = media_relative(path)
@@ -76,19 +88,36 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
         torch.set_num_threads(settings.TORCH_CPU_THREADS)
     data = training_data(run, ctx)
     ctx.log(f"{len(data)} training pairs, {len(data.class_names)} classes, features {data.features.shape[1]}-d")
-    trainer = Trainer(ModelConfig.from_dict(run.model_config), run.variant,
-                      TrainConfig.from_dict(run.train_config), data,
-                      run_dir=media_path(run.run_dir), callbacks=_JobCallbacks(ctx, run),
+    train_cfg = TrainConfig.from_dict(run.train_config)
+    validator = build_validator(run, ctx) if train_cfg.validate_every else None
+    callbacks = _JobCallbacks(ctx, run)
+    trainer = Trainer(ModelConfig.from_dict(run.model_config), run.variant, train_cfg, data,
+                      run_dir=media_path(run.run_dir), callbacks=callbacks, validator=validator,
                       metadata={"run_id": run.pk, "dataset": run.dataset.name,
                                 "feature_spec": run.feature_spec})
     if trainer.resumed_from:
         ctx.log(f"resuming from {trainer.resumed_from.name} (step {trainer.step})")
-    summary = trainer.train()
+    try:
+        summary = trainer.train()
+    except TrainingDiverged as exc:
+        # Recorded on the run, so a suite reports the row as diverged instead of averaging it in.
+        run.summary = {"status": "diverged", "step": trainer.step, "error": str(exc),
+                       **trainer.validation_summary()}
+        run.save(update_fields=["summary"])
+        raise
     run.summary = summary
     run.save(update_fields=["summary"])
+    for step, score in trainer.validation["history"]:
+        Checkpoint.objects.filter(run=run, step=step).update(val_score=score)
     if summary["status"] == "cancelled":
         ctx.log(f"stopped at iteration {summary['step']}; checkpoint kept")
         raise JobCancelled()
-    Checkpoint.objects.filter(run=run).exclude(step=summary["step"]).update(is_final=False)
-    Checkpoint.objects.filter(run=run, step=summary["step"]).update(is_final=True)
-    return {k: summary[k] for k in ("step", "total", "elapsed_s", "images_per_s", "device")}
+    result_step = summary.get("best_step") or summary["step"]   # validation's pick, else the last
+    Checkpoint.objects.filter(run=run).exclude(step=result_step).update(is_final=False)
+    Checkpoint.objects.filter(run=run, step=result_step).update(is_final=True)
+    if train_cfg.validate_every:
+        ctx.log(f"{summary['status']} at iteration {summary['step']}; validation picked iteration {result_step} "
+                f"(score {summary['best_score']:.3f})")
+    keys = ("step", "total", "elapsed_s", "images_per_s", "device", "status", "best_step", "best_score",
+            "improving_at_end")
+    return {k: summary[k] for k in keys if k in summary}

@@ -255,3 +255,55 @@ def class_consistency(pred_labels, true_labels, class_names: Sequence[str]) -> C
             per_class[name] = float(correct[members].mean())
     return ClassConsistency(overall=float(correct.mean()), n=int(truth.size), per_class=per_class,
                             per_class_n=per_class_n)
+
+
+def class_predictions(probs, output_to_class, num_classes: int, closed_set: bool = False) -> np.ndarray:
+    """The dataset class each image is predicted to show, from a classifier's probabilities.
+
+    ``output_to_class`` gives, for each classifier output, the dataset class it stands for (-1 =
+    none). Open set (the default): the classifier's top-1 output decides, and an output outside the
+    dataset's classes counts as no class (-1). Closed set: each dataset class gets the summed
+    probability of its outputs and the most probable dataset class wins, the way the paper's human
+    raters chose among the dataset's classes; it asks "which of these classes does it look like?",
+    not "is this the single most likely of 1,000 ImageNet things?".
+    """
+    array = _as_probabilities(probs)
+    mapping = np.asarray(output_to_class, dtype=np.int64)
+    if mapping.shape != (array.shape[1],):
+        raise MetricInputError(f"output_to_class has {mapping.shape} entries for {array.shape[1]} outputs")
+    if not closed_set:
+        return mapping[array.argmax(axis=1)]
+    per_class = np.zeros((array.shape[0], num_classes))
+    for index in range(num_classes):
+        members = mapping == index
+        if not members.any():
+            raise MetricInputError(f"dataset class {index} has no classifier output in the class map")
+        per_class[:, index] = array[:, members].sum(axis=1)
+    return per_class.argmax(axis=1)
+
+
+def within_class_diversity(features, labels) -> dict:
+    """Mean pairwise Euclidean distance between the features of images of the same class.
+
+    A generator that ignores z makes one image per sound and its images of a class sit close
+    together; compared with the same figure on real images, this makes mode collapse visible.
+    Returns {"value": mean over classes, "per_class": {class index: value}, "n": images used};
+    classes with fewer than 2 images are skipped.
+    """
+    from scipy.spatial.distance import pdist
+
+    array = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
+    if array.ndim != 2 or len(array) != len(labels):
+        raise MetricInputError(f"features {array.shape} and labels {labels.shape} do not match")
+    per_class = {}
+    for label in np.unique(labels):
+        members = array[labels == label]
+        if len(members) < 2:
+            continue
+        distances = pdist(members)
+        per_class[int(label)] = float(distances.mean())
+    if not per_class:
+        raise MetricInputError("no class has 2 or more images: diversity is undefined")
+    return {"value": float(np.mean(list(per_class.values()))), "per_class": per_class,
+            "n": int(sum((labels == k).sum() for k in per_class))}

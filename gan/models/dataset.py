@@ -3,8 +3,15 @@ from django.db import models
 
 
 class Split(models.TextChoices):
+    """Where a pair serves. 'val' and 'test' come from the training sources (voices, sample sets) on
+    material never trained on (other melodies, other speakers of the same family); 'heldout' comes
+    from a source never used in training at all (a sample set or voice family left out), so scores
+    on it measure generalisation. Model selection uses 'val' only, never a test split."""
+
     TRAIN = "train", "Train"
-    TEST = "test", "Test"
+    VAL = "val", "Validation (model selection)"
+    TEST = "test", "Test (in-domain)"
+    HELDOUT = "heldout", "Test (held-out source)"
 
 
 class PairStatus(models.TextChoices):

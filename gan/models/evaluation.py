@@ -12,6 +12,7 @@ class Metric(models.TextChoices):
     INCEPTION_SCORE = "inception_score", "Inception Score"
     FID = "fid", "FID"
     CLASS_CONSISTENCY = "class_consistency", "Class consistency"
+    DIVERSITY = "diversity", "Within-class diversity"
 
 
 class ImageSource(models.TextChoices):

@@ -20,6 +20,10 @@ class TrainingRun(models.Model):
     loss_plot = models.FileField(max_length=500, blank=True)
     latest_samples = models.FileField(max_length=500, blank=True)
     summary = models.JSONField(default=dict, blank=True)
+    validation = models.JSONField(
+        default=dict, blank=True,
+        help_text="How checkpoints are scored for model selection (split, classifier, class map); "
+                  "used when the training config sets validate_every.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,7 +39,11 @@ class Checkpoint(models.Model):
     run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
     step = models.PositiveIntegerField()
     path = models.CharField(max_length=500, help_text="Under MEDIA_ROOT.")
-    is_final = models.BooleanField(default=False)
+    is_final = models.BooleanField(
+        default=False, verbose_name="result",
+        help_text="The run's result: its last checkpoint, or the one validation picked.")
+    val_score = models.FloatField(null=True, blank=True,
+                                  help_text="Validation score at this step (class consistency), if validated.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

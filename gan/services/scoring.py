@@ -31,7 +31,7 @@ from ..selectors.datasets import real_pairs
 from ..selectors.images import generated_images
 
 CLASSIFIERS = ("domain", "efficientnet-lite0", "inception-v3")
-REAL_SPLITS = ("test", "train", "all")
+REAL_SPLITS = (*Split.values, "all")
 
 
 class EvaluationError(ValueError):
@@ -51,6 +51,9 @@ class EvaluateParams:
     order: str = "paper"
     order_seed: int = 0
     class_map: dict = field(default_factory=dict)  # dataset class -> ImageNet class names
+    # Class consistency among the dataset's classes only (see gan.ml.metrics.class_predictions);
+    # the default is the classifier's open top-1.
+    closed_set: bool = False
 
     def __post_init__(self):
         if not self.dataset_id and not self.checkpoint_id:
@@ -69,6 +72,8 @@ class EvaluateParams:
             raise ValueError("splits must be at least 1")
         if not 0 < self.volume <= 100:
             raise ValueError("volume must be in (0, 100]")
+        if not isinstance(self.closed_set, bool):
+            raise ValueError("closed_set must be true or false")
 
 
 def _count_images(p: EvaluateParams, checkpoint: Checkpoint | None, dataset: Dataset) -> int:
@@ -164,12 +169,12 @@ def launch_evaluation(*, checkpoint: Checkpoint | None = None, dataset: Dataset 
                       metrics=("inception_score", "class_consistency"), classifier: str = "domain",
                       split: str = "test", volume: float = 1.0, seed: int = 0, splits: int = 10,
                       order: str = "paper", order_seed: int = 0, class_map: dict | None = None,
-                      user=None, enqueue: bool = True):
+                      closed_set: bool = False, user=None, enqueue: bool = True):
     """Check the request (EvaluationError, nothing stored), then store and enqueue an `evaluate` job."""
     params = {"dataset_id": dataset.pk if dataset else 0, "checkpoint_id": checkpoint.pk if checkpoint else 0,
               "metrics": list(metrics), "classifier": classifier, "split": split, "volume": float(volume),
               "seed": int(seed), "splits": int(splits), "order": order, "order_seed": int(order_seed),
-              "class_map": dict(class_map or {})}
+              "class_map": dict(class_map or {}), "closed_set": bool(closed_set)}
     try:
         p = EvaluateParams(**params)
     except (TypeError, ValueError) as exc:

@@ -95,10 +95,17 @@ def test_real_images_give_the_upper_bound_and_the_domain_classifier_is_cached(to
 def test_fid_of_real_train_images_against_test_images(tones):
     job = run(launch_evaluation(dataset=tones, metrics=["fid"], enqueue=False))
     assert job.status == JobStatus.SUCCEEDED, job.error
-    fid = Evaluation.objects.get(job=job)
+    fid = Evaluation.objects.get(job=job, metric="fid")
     assert fid.metric == "fid" and fid.split == "train" and fid.n_images == 18
     assert fid.details["n_reference"] == 6 and fid.value > 0
     assert "inception-v3-tf2015-pool3" in fid.classifier
+    # per-class FID for every class with two or more images on both sides
+    assert fid.per_class and all(v["fid"] >= 0 and v["n"] >= 2 and v["n_reference"] >= 2
+                                 for v in fid.per_class.values())
+    # within-class diversity of the same features, beside the real test images' own
+    diversity = Evaluation.objects.get(job=job, metric="diversity")
+    assert diversity.value > 0 and diversity.details["real_test"] > 0
+    assert diversity.details["ratio_to_real"] == pytest.approx(diversity.value / diversity.details["real_test"])
 
 
 def test_missing_inception_weights_name_the_file_and_how_to_supply_them(tones, settings, tmp_path):

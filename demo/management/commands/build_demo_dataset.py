@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from demo.builders.digits import build_digits
+from demo.builders.instruments import build_instruments
 from demo.builders.stamps import build_stamps
 from gan.services.datasets import DatasetImportError
 from gan.services.manifest_import import import_manifest
@@ -16,11 +17,16 @@ BUILDERS = {
     "stamps": dict(build=build_stamps, image_size=64, channels=3,
                    description="Tux Paint stamps: a real recording and a photo of the same thing, "
                                "augmented; split by stamp."),
+    "instruments": dict(build=build_instruments, image_size=64, channels=3,
+                        description="Six instruments: melodies rendered from General MIDI sample sets "
+                                    "(train/val/test: FluidR3_GM and csound GM bank; heldout: "
+                                    "MuseScore_General, never trained on) with room, noise and level "
+                                    "augmentation, paired with Tux Paint photos on varied backgrounds."),
 }
 
 
 class Command(BaseCommand):
-    help = "Build the 'digits' or 'stamps' demo dataset (see README) and import it."
+    help = "Build the 'digits', 'stamps' or 'instruments' demo dataset (see README) and import it."
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(BUILDERS))

@@ -250,3 +250,33 @@ def test_class_consistency_bad_input():
         class_consistency([0, 1], [0, 1, 1], ["a", "b"])
     with pytest.raises(MetricInputError, match="true_labels"):
         class_consistency([0], [5], ["a", "b"])
+
+
+def test_class_predictions_open_and_closed_set():
+    from gan.ml.metrics import class_predictions
+
+    # outputs: 0 -> class 0, 1 -> class 0, 2 -> class 1, 3 -> none of the classes
+    mapping = [0, 0, 1, -1]
+    probs = np.array([[0.3, 0.3, 0.1, 0.3],    # open: output 0 -> class 0; closed: 0.6 vs 0.1 -> class 0
+                      [0.1, 0.1, 0.3, 0.5],    # open: output 3 -> -1;      closed: 0.2 vs 0.3 -> class 1
+                      [0.05, 0.2, 0.35, 0.4]])  # open: -1;                 closed: 0.25 vs 0.35 -> class 1
+    assert class_predictions(probs, mapping, 2).tolist() == [0, -1, -1]
+    assert class_predictions(probs, mapping, 2, closed_set=True).tolist() == [0, 1, 1]
+    with pytest.raises(MetricInputError, match="no classifier output"):
+        class_predictions(probs, mapping, 3, closed_set=True)
+
+
+def test_within_class_diversity_sees_collapse():
+    from gan.ml.metrics import within_class_diversity
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 50)
+    spread = rng.normal(0, 1, (100, 16))
+    collapsed = spread * 0.01 + labels[:, None]
+    wide = within_class_diversity(spread, labels)
+    narrow = within_class_diversity(collapsed, labels)
+    assert wide["value"] == pytest.approx(np.sqrt(2 * 16), rel=0.1)   # E|x - y| for N(0, I_16)
+    assert narrow["value"] == pytest.approx(0.01 * wide["value"], rel=1e-6)
+    assert set(wide["per_class"]) == {0, 1} and wide["n"] == 100
+    with pytest.raises(MetricInputError, match="2 or more"):
+        within_class_diversity(spread[:2], [0, 1])
