@@ -190,7 +190,6 @@ class JobContext:
     def __init__(self, job: Job):
         self.job_id = job.pk
         self.attempt = job.attempts
-        self.params = dict(job.params)
         self.metrics: dict = dict(job.metrics)
         self.step, self.total = job.step, job.total
         self.message = ""
