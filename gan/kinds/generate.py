@@ -20,7 +20,7 @@ from ..services.features import features_for_pairs, soundnet_model, spec_at_volu
 from ..services.generation import GenerateParams
 
 
-def _pick_sounds(pairs, max_sounds: int) -> list:
+def distinct_sounds(pairs, max_sounds: int = 0) -> list:
     """One pair per distinct sound (a sound may be paired with several frames), classes interleaved."""
     seen, unique = set(), []
     for pair in pairs:
@@ -49,7 +49,7 @@ def run_generation(ctx: JobContext, p: GenerateParams) -> dict:
     done, created, outputs = 0, 0, {}
     for ckpt in checkpoints:
         run = ckpt.run
-        pairs = _pick_sounds(usable_pairs(run.dataset, p.split), p.max_sounds)
+        pairs = distinct_sounds(usable_pairs(run.dataset, p.split), p.max_sounds)
         if not pairs:
             raise JobError(f"dataset {run.dataset.name!r} has no {p.split} pairs to generate from")
         generator, state = load_generator(media_path(ckpt.path), device=device)
