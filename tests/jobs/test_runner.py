@@ -50,3 +50,27 @@ def test_a_failing_child_fails_the_parent_and_cancels_the_waiting_ones(parent):
     with pytest.raises(JobError, match=rf"selfcheck job #{bad.pk} \(check\) failed"):
         group.see_through([bad.pk, waiting.pk], "check")
     assert Job.objects.get(pk=waiting.pk).status == JobStatus.CANCELLED
+
+
+def test_children_run_side_by_side_up_to_the_parallel_limit(parent):
+    children = [create_job("selfcheck", {"steps": 4, "step_seconds": 0.2}) for _ in range(3)]
+    group = runner.ChildJobs(parent, total=3, inline=True, steal_after_s=0, parallel=2)
+    group.see_through([c.pk for c in children], "check")
+    rows = list(Job.objects.filter(pk__in=[c.pk for c in children]).order_by("pk"))
+    assert all(r.status == JobStatus.SUCCEEDED for r in rows) and group.done == 3
+    # the first two overlapped in time; the third started only after one of them had finished
+    first, second, third = rows
+    assert second.started_at < first.finished_at and first.started_at < second.finished_at
+    assert third.started_at >= min(first.finished_at, second.finished_at)
+
+
+def test_a_tolerated_failure_is_returned_and_the_others_go_on(parent):
+    bad = create_job("selfcheck", {"steps": 2, "step_seconds": 0, "fail_at_step": 1})
+    good = create_job("selfcheck", {"steps": 2, "step_seconds": 0})
+    group = runner.ChildJobs(parent, total=2, inline=True, steal_after_s=0)
+    tolerated = group.see_through([bad.pk, good.pk], "check", tolerate=lambda job: job.pk == bad.pk)
+    assert tolerated == [bad.pk] and group.done == 2
+    assert Job.objects.get(pk=good.pk).status == JobStatus.SUCCEEDED
+    # a resumed parent does not retry a tolerated failure
+    assert group.see_through([bad.pk], "again", tolerate=lambda job: True) == [bad.pk]
+    assert Job.objects.get(pk=bad.pk).attempts == 1
