@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from gan.models import Checkpoint
 
-from .api.staff import csv_response
+from .api.staff import csv_response, wants_excel
 from .assignment import close_if_complete
 from .charts import chart_context
 from .errors import BuildError
@@ -177,7 +177,8 @@ class StudyAdmin(admin.ModelAdmin):
 
     def responses_csv_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)
-        return csv_response(EXPORT_HEADER, export_rows(study), f"study-{study.pk}-responses.csv")
+        return csv_response(EXPORT_HEADER, export_rows(study), f"study-{study.pk}-responses.csv",
+                            excel=wants_excel(request))
 
     def table_csv_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)
@@ -185,7 +186,8 @@ class StudyAdmin(admin.ModelAdmin):
         if results["table"] is None:
             self.message_user(request, results["table_note"], messages.WARNING)
             return HttpResponseRedirect(reverse("admin:studies_study_results", args=[pk]))
-        return csv_response(*table_to_csv_rows(results["table"]), f"study-{study.pk}-table.csv")
+        return csv_response(*table_to_csv_rows(results["table"]), f"study-{study.pk}-table.csv",
+                            excel=wants_excel(request))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

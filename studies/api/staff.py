@@ -31,10 +31,18 @@ class CSVRenderer(BaseRenderer):
         return json.dumps(data).encode() if not isinstance(data, (bytes, str)) else data
 
 
-def csv_response(header, rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream_csv(header, rows, lines_per_chunk=500), content_type="text/csv")
+def csv_response(header, rows, filename: str, *, excel: bool = False) -> StreamingHttpResponse:
+    """A streamed CSV download, UTF-8 and saying so (the default labels' '·' must not decode as
+    Latin-1). excel=True starts it with a byte-order mark: Excel reads UTF-8 only with one."""
+    response = StreamingHttpResponse(stream_csv(header, rows, lines_per_chunk=500, bom=excel),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def wants_excel(request) -> bool:
+    """?excel=1: the file for Excel (a byte-order mark first)."""
+    return request.GET.get("excel") == "1"
 
 
 class StudyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -67,11 +75,11 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="responses.csv", renderer_classes=[CSVRenderer, JSONRenderer])
     def responses_csv(self, request, pk=None):
-        """Every response in long format, streamed (constant memory)."""
+        """Every response in long format, streamed (constant memory). ?excel=1: with a UTF-8 byte-order mark."""
         study = self.get_object()
         include_preview = request.query_params.get("preview") == "1"
         return csv_response(EXPORT_HEADER, export_rows(study, include_preview=include_preview),
-                            f"study-{study.pk}-responses.csv")
+                            f"study-{study.pk}-responses.csv", excel=wants_excel(request))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="table.csv", renderer_classes=[CSVRenderer, JSONRenderer])
@@ -82,4 +90,4 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
         if results["table"] is None:
             return Response({"error": results["table_note"], "code": "no_results"}, status=409)
         header, rows = table_to_csv_rows(results["table"])
-        return csv_response(header, rows, f"study-{study.pk}-table.csv")
+        return csv_response(header, rows, f"study-{study.pk}-table.csv", excel=wants_excel(request))
