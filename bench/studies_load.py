@@ -1,13 +1,22 @@
-"""Benchmark: the rater API under load, and the CSV export of 1,000,000 responses.
+"""Benchmark: the rater API under load, a burst of joins, and the CSV export of 1,000,000 responses.
 
-Part 1 (gunicorn + PostgreSQL, one run): N concurrent simulated raters each loop "next trial"
-(GET .../next/) + "submit" (POST .../answers/) for a fixed time. Printed: throughput (requests/s and
-answers/s), p50/p99 latency, errors (must be 0), lost answers (acknowledged 201s missing from the
-database; must be 0) and answers stored but never acknowledged. Baseline in the same run, same
-server and same client: a trivial JSON view (/healthz, no database) hit by the same N clients;
-the ratio is rater requests/s over trivial requests/s.
+Load (gunicorn + PostgreSQL, all phases in one run, same server, same client machinery):
+  1. baseline: a trivial JSON view (/healthz, no database) hit as fast as N client threads can;
+  2. saturation: N simulated raters loop "next trial" (GET .../next/) + "answer" (POST .../answers/)
+     with no pause; printed: requests/s and its ratio to the baseline (target >= 0.5);
+  3. think time: --raters raters, each pausing --think seconds between answers, every 10th answer
+     sent twice (a retry with the same client id: must be a 200 duplicate); printed: p50/p99
+     latency (target p99 < 100 ms), errors, lost answers (acknowledged but not stored) and
+     duplicated ones (stored twice) (targets: 0);
+  4. burst: --joins joins (POST of the study link with consent: creates a rater and reserves trials)
+     arriving at --join-rate per second into one study from --join-concurrency connections;
+     printed: p50/p99 join latency (target p99 < 250 ms), errors, and whether any trial got more
+     than its target (loads recounted from the assignments; target: none).
+The rate limits run on every request (their cost is measured) but are raised for the benchmark:
+every simulated rater comes from 127.0.0.1 and the saturation loop is faster than any person.
+CACHE_URL (e.g. redis://127.0.0.1:6379/1) is passed to the server when set, as in production.
 
-Part 2: 1,000,000 responses made with SQL, exported by the app's streaming CSV path
+Export: 1,000,000 responses made with SQL, exported by the app's streaming CSV path
 (export_rows + stream_csv, what the staff download runs) in a fresh process, against PostgreSQL's
 own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
 process's peak resident-memory growth (VmHWM after the export minus before it).
@@ -16,8 +25,9 @@ The client runs in several processes (threads within each) so Python's GIL on th
 not what is measured; on a 2-core machine client and server still share the CPUs, which the
 trivial-view baseline absorbs because it runs on the same setup.
 
-Usage: .venv/bin/python bench/studies_load.py [--raters 100] [--seconds 20] [--workers 4]
-       [--client-procs 2] [--export-rows 1000000] [--skip-load] [--skip-export]
+Usage: .venv/bin/python bench/studies_load.py [--clients 32] [--raters 100] [--seconds 20] [--think 2]
+       [--workers 4] [--client-procs 2] [--joins 500] [--join-rate 100] [--export-rows 1000000]
+       [--skip-load] [--skip-joins] [--skip-export]
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
 recreated: point it at a scratch database.
 """
@@ -77,78 +87,99 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------------------------ load test
+BENCH_RATES = {"STUDIES_RATE_API_TOKEN": "100000/m", "STUDIES_RATE_API_IP": "1000000/m",
+               "STUDIES_RATE_JOIN_IP": "100000/m", "STUDIES_RATE_JOIN_STUDY": "100000/m"}
+
+
 def _client_shard(args) -> dict:
-    """One client process: `threads` threads, each with its own raters, for `seconds`."""
+    """One client process: one thread per entry of `work`, until the deadline."""
+    import random
+
     import requests
-    base, mode, tokens_per_thread, seconds = args
+    base, mode, work, seconds, think = args
     deadline = time.monotonic() + seconds
-    out = {"latencies": [], "errors": [], "requests": 0, "acknowledged": 0}
+    out = {"latencies": [], "errors": [], "requests": 0, "acknowledged": [], "duplicates_ok": 0}
     lock = threading.Lock()
 
-    def trivial():
+    def record(start, error, ack=None, dup_ok=0):
+        with lock:
+            out["latencies"].append(time.perf_counter() - start)
+            out["requests"] += 1
+            if error:
+                out["errors"].append(error)
+            if ack:
+                out["acknowledged"].append(ack)
+            out["duplicates_ok"] += dup_ok
+
+    def trivial(_):
         session = requests.Session()
         while time.monotonic() < deadline:
             start = time.perf_counter()
             try:
                 response = session.get(f"{base}/healthz", timeout=30)
                 ok = response.status_code == 200 and response.json() == {"ok": True}
-                error = None if ok else f"healthz {response.status_code}"
+                record(start, None if ok else f"healthz {response.status_code}")
             except requests.RequestException as exc:
-                error = f"healthz {type(exc).__name__}"
-            with lock:
-                out["latencies"].append(time.perf_counter() - start)
-                out["requests"] += 1
-                if error:
-                    out["errors"].append(error)
+                record(start, f"healthz {type(exc).__name__}")
 
     def rater(tokens):
         session = requests.Session()
         tokens = list(tokens)
+        count = 0
+        if think:
+            time.sleep(random.uniform(0, think))  # raters arrive spread out, not in lockstep
         while tokens and time.monotonic() < deadline:
             token = tokens[0]
             start = time.perf_counter()
-            error, acknowledged, trial = None, 0, None
+            trial = None
             try:
                 response = session.get(f"{base}/api/studies/rater/{token}/next/", timeout=30)
                 if response.status_code != 200:
-                    error = f"next {response.status_code}"
-                else:
-                    trials = response.json()["trials"]
-                    trial = trials[0] if trials else None
+                    record(start, f"next {response.status_code}")
+                    continue
+                trials = response.json()["trials"]
+                trial = trials[0] if trials else None
+                record(start, None)
             except requests.RequestException as exc:
-                error = f"next {type(exc).__name__}"
-            with lock:
-                out["latencies"].append(time.perf_counter() - start)
-                out["requests"] += 1
-                if error:
-                    out["errors"].append(error)
-            if error:
+                record(start, f"next {type(exc).__name__}")
                 continue
             if trial is None:
                 tokens.pop(0)  # this rater finished: the thread goes on as its next rater
                 continue
-            body = {"trial": trial["id"], "client_id": str(uuid.uuid4()), "rating": 1 + len(tokens) % 5,
+            count += 1
+            body = {"trial": trial["id"], "client_id": str(uuid.uuid4()), "rating": 1 + count % 5,
                     "response_time_ms": 1200, "play_count": 1, "played_to_end": True}
+            for attempt in range(2 if think and count % 10 == 0 else 1):  # every 10th: a retry too
+                start = time.perf_counter()
+                try:
+                    response = session.post(f"{base}/api/studies/rater/{token}/answers/", json=body, timeout=30)
+                    expected = 201 if attempt == 0 else 200
+                    if response.status_code == expected:
+                        record(start, None, ack=body["client_id"] if attempt == 0 else None, dup_ok=attempt)
+                    else:
+                        record(start, f"answer {response.status_code} {response.text[:100]}")
+                except requests.RequestException as exc:
+                    record(start, f"answer {type(exc).__name__}")
+            if think:
+                time.sleep(think)
+
+    def joiner(entry_and_schedule):
+        entry, schedule = entry_and_schedule
+        session = requests.Session()
+        for at in schedule:
+            delay = at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
             start = time.perf_counter()
             try:
-                response = session.post(f"{base}/api/studies/rater/{token}/answers/", json=body, timeout=30)
-                if response.status_code == 201:
-                    acknowledged = 1
-                else:
-                    error = f"answer {response.status_code} {response.text[:100]}"
+                response = session.post(entry, data={"consent": "yes"}, allow_redirects=False, timeout=30)
+                ok = response.status_code == 302 and "/r/" in response.headers.get("Location", "")
+                record(start, None if ok else f"join {response.status_code}")
             except requests.RequestException as exc:
-                error = f"answer {type(exc).__name__}"
-            with lock:
-                out["latencies"].append(time.perf_counter() - start)
-                out["requests"] += 1
-                out["acknowledged"] += acknowledged
-                if error:
-                    out["errors"].append(error)
+                record(start, f"join {type(exc).__name__}")
 
-    if mode == "trivial":
-        workers = [threading.Thread(target=trivial) for _ in tokens_per_thread]
-    else:
-        workers = [threading.Thread(target=rater, args=(tokens,)) for tokens in tokens_per_thread]
+    target = {"trivial": trivial, "rater": rater, "join": joiner}[mode]
+    workers = [threading.Thread(target=target, args=(item,)) for item in work]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -156,8 +187,8 @@ def _client_shard(args) -> dict:
     return out
 
 
-def run_phase(base: str, mode: str, tokens: list[list[str]], seconds: float, procs: int) -> dict:
-    shards = [(base, mode, tokens[k::procs], seconds) for k in range(procs)]
+def run_phase(base: str, mode: str, work: list, seconds: float, procs: int, think: float = 0.0) -> dict:
+    shards = [(base, mode, work[k::procs], seconds, think) for k in range(procs)]
     started = time.perf_counter()
     with Pool(procs) as pool:
         results = pool.map(_client_shard, shards)
@@ -168,50 +199,102 @@ def run_phase(base: str, mode: str, tokens: list[list[str]], seconds: float, pro
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [float("nan")] * 99
     return {"requests": requests_done, "rps": requests_done / elapsed, "p50_ms": 1000 * q[49],
             "p99_ms": 1000 * q[98], "errors": len(errors), "error_examples": sorted(set(errors))[:5],
-            "acknowledged": sum(r["acknowledged"] for r in results), "seconds": elapsed}
+            "acknowledged": [c for r in results for c in r["acknowledged"]],
+            "duplicates_ok": sum(r["duplicates_ok"] for r in results), "seconds": elapsed}
 
 
-def load_test(args, media: str) -> None:
+def _line(name, r):
+    return (f"{name:>24}: {r['requests']:7d} requests, {r['rps']:8.1f} req/s, p50 {r['p50_ms']:7.1f} ms, "
+            f"p99 {r['p99_ms']:7.1f} ms, errors {r['errors']}" + (f" {r['error_examples']}" if r["errors"] else ""))
+
+
+def _check_answers(study, acknowledged) -> str:
+    from django.db.models import Count
+
     from studies.models import Response
-    from studies.services import build_rating_study, open_study, start_participant
-    from tests.studies.conftest import make_world
+    stored = set(str(c) for c in Response.objects.filter(trial__study=study).values_list("client_id", flat=True))
+    doubled = (Response.objects.filter(trial__study=study).values("participant_id", "trial_id")
+               .annotate(n=Count("id")).filter(n__gt=1).count())
+    lost = len(set(acknowledged) - stored)
+    return f"{len(acknowledged)} acknowledged, {len(stored)} stored, lost {lost}, stored twice {doubled}"
 
-    world = make_world(sounds_per_class=10)
-    study = open_study(build_rating_study("bench", world["checkpoints"], target_votes=10**6, catch_trials=0,
-                                          practice_trials=0, require_full_playback=False))
-    per_thread = 4  # more raters than a thread can finish in the time, so no thread idles
-    tokens = [[start_participant(study).token for _ in range(per_thread)] for _ in range(args.raters)]
-    port = free_port()
-    env = dict(os.environ)
+
+def _start_server(args, port):
+    env = dict(os.environ, **BENCH_RATES)
     server = subprocess.Popen(
         [str(REPO / ".venv/bin/gunicorn"), "evalsite.wsgi:application", "-w", str(args.workers), "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"], cwd=REPO, env=env)
+    import requests
+    for _ in range(150):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def load_test(args, media: str) -> None:
+    from studies.assignment import live_loads
+    from studies.models import Trial
+    from studies.services import build_rating_study, open_study, resume, start_participant
+    from tests.studies.conftest import make_world
+
+    world = make_world(sounds_per_class=10)
+    per_thread = 4  # more raters than a thread can finish in the time, so no thread idles
+
+    def rater_study(name):
+        study = open_study(build_rating_study(name, world["checkpoints"], target_votes=10**6, catch_trials=0,
+                                              practice_trials=0, require_full_playback=False))
+        return study
+
+    saturation = rater_study("saturation")
+    think_study = rater_study("think")
+    tokens = [[start_participant(saturation).token for _ in range(per_thread)] for _ in range(args.clients)]
+    think_raters = []
+    for _ in range(args.raters):
+        rater = start_participant(think_study)
+        resume(rater)  # the page would confirm the trials; they are held for the study's TTL
+        think_raters.append([rater.token])
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
+    server = _start_server(args, port)
     try:
-        import requests
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        run_phase(base, "trivial", tokens, 2, args.client_procs)  # warm-up: imports, connections
-        trivial = run_phase(base, "trivial", tokens, args.seconds, args.client_procs)
+        run_phase(base, "trivial", [None] * args.clients, 2, args.client_procs)  # warm-up
+        trivial = run_phase(base, "trivial", [None] * args.clients, args.seconds, args.client_procs)
         raters = run_phase(base, "rater", tokens, args.seconds, args.client_procs)
+        thinking = run_phase(base, "rater", think_raters, args.seconds, args.client_procs, think=args.think)
+        joins = None
+        if not args.skip_joins:
+            # Capacity a little above the burst: the last joins meet a nearly full study.
+            join_world = make_world(sounds_per_class=10)
+            burst = open_study(build_rating_study(
+                "burst", join_world["checkpoints"], target_votes=-(-args.joins * 10 * 105 // 100 // 40),
+                trials_per_participant=10, catch_trials=1, practice_trials=1))
+            entry = f"{base}/s/{burst.public_key}/"
+            start_at = time.monotonic() + 1.0
+            schedule = [start_at + k / args.join_rate for k in range(args.joins)]
+            work = [(entry, schedule[k::args.join_concurrency]) for k in range(args.join_concurrency)]
+            joins = run_phase(base, "join", work, 0, args.client_procs)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    stored = Response.objects.filter(trial__study=study).count()
-    lost = max(0, raters["acknowledged"] - stored)
-    unacknowledged = max(0, stored - raters["acknowledged"])
-    print(f"\n== Rater API load: {args.raters} concurrent raters, {args.seconds:.0f} s, gunicorn -w {args.workers}, "
-          f"PostgreSQL, {args.client_procs} client processes ==")
-    for name, r in (("trivial JSON view", trivial), ("rater next+submit", raters)):
-        print(f"{name:>20}: {r['requests']:7d} requests, {r['rps']:8.1f} req/s, p50 {r['p50_ms']:7.1f} ms, "
-              f"p99 {r['p99_ms']:7.1f} ms, errors {r['errors']}" + (f" {r['error_examples']}" if r["errors"] else ""))
-    print(f"{'answers':>20}: {raters['acknowledged']} acknowledged ({raters['acknowledged'] / raters['seconds']:.1f}/s), "
-          f"{stored} stored, lost {lost}, stored-but-unacknowledged {unacknowledged}")
-    print(f"{'ratio':>20}: rater req/s / trivial req/s = {raters['rps'] / trivial['rps']:.3f}")
+    print(f"\n== Rater API: gunicorn -w {args.workers}, PostgreSQL, cache {os.environ.get('CACHE_URL') or 'files'}, "
+          f"{args.client_procs} client processes, {os.cpu_count()} CPUs shared by client and server ==")
+    print(_line("trivial JSON view", trivial))
+    print(_line(f"raters, no pause ({args.clients})", raters))
+    print(f"{'answers':>24}: {_check_answers(saturation, raters['acknowledged'])}")
+    print(f"{'ratio':>24}: rater req/s / trivial req/s = {raters['rps'] / trivial['rps']:.3f} (target >= 0.5)")
+    print(_line(f"{args.raters} raters, {args.think:g} s think", thinking))
+    print(f"{'answers':>24}: {_check_answers(think_study, thinking['acknowledged'])}; "
+          f"{thinking['duplicates_ok']} retries answered 200 (duplicate)")
+    if joins is not None:
+        loads = live_loads(burst)
+        over = [t for t in Trial.objects.filter(study=burst, role="main") if loads[t.pk] > burst.target_votes_per_item]
+        drift = [t for t in Trial.objects.filter(study=burst, role="main") if t.load != loads[t.pk]]
+        print(_line(f"burst of {args.joins} joins at {args.join_rate}/s", joins))
+        print(f"{'trials':>24}: {len(over)} over their target of {burst.target_votes_per_item}, "
+              f"{len(drift)} whose load counter disagrees with the assignments")
 
 
 # ---------------------------------------------------------------------------------- CSV export
@@ -260,7 +343,7 @@ def export_child(study_id: int) -> None:
     """Runs in a fresh process: the app's streaming export to a null sink; prints JSON."""
     from studies.export import stream_csv
     from studies.models import Study
-    from studies.services.results import EXPORT_HEADER, export_rows
+    from studies.selectors.export import EXPORT_HEADER, export_rows
     study = Study.objects.get(pk=study_id)
     before = _peak_rss_kb()
     sink, rows = _NullSink(), 0
@@ -277,7 +360,7 @@ def export_bench(args, media: str) -> None:
     from django.db import connection
 
     from studies.models import Response
-    from studies.services.results import _EXPORT_FIELDS
+    from studies.selectors.export import _EXPORT_FIELDS
     started = time.perf_counter()
     study = make_responses(args.export_rows)
     made = Response.objects.filter(trial__study=study).count()
@@ -304,8 +387,14 @@ def export_bench(args, media: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--raters", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=32, help="client threads of the saturation phases")
+    parser.add_argument("--raters", type=int, default=100, help="raters of the think-time phase")
+    parser.add_argument("--think", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--joins", type=int, default=500)
+    parser.add_argument("--join-rate", type=float, default=100.0, help="joins arriving per second")
+    parser.add_argument("--join-concurrency", type=int, default=64)
+    parser.add_argument("--skip-joins", action="store_true")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--export-rows", type=int, default=1_000_000)

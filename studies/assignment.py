@@ -270,13 +270,13 @@ def expire_stale(now=None, *, study: Study | None = None, batch: int = 2000) -> 
             if study is not None:
                 stale = stale.filter(participant__study=study)
             rows = list(stale.select_for_update(skip_locked=True, of=("self",)).order_by("pk").values_list(
-                "pk", "trial_id", "positive_side", "counts_toward_target")[:batch])
+                "pk", "trial_id", "positive_side", "counts_toward_target", "trial__role")[:batch])
             if not rows:
                 return total
             Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(state=AssignmentState.EXPIRED)
             given_back, left_back = Counter(), Counter()
-            for _, trial, side, counted in rows:
-                if counted:
+            for _, trial, side, counted, role in rows:
+                if counted and role == TrialRole.MAIN:  # only main trials hold a load
                     given_back[trial] += 1
                     left_back[trial] += side == "left"
             if given_back:

@@ -8,7 +8,7 @@ def count_loads(apps, schema_editor):
     """Fill the new counters from the assignments that hold a slot today."""
     Trial = apps.get_model("studies", "Trial")
     Assignment = apps.get_model("studies", "Assignment")
-    live = (Assignment.objects.filter(counts_toward_target=True, state__in=["active", "answered"])
+    live = (Assignment.objects.filter(counts_toward_target=True, state__in=["active", "answered"], trial__role="main")
             .values("trial_id").annotate(n=Count("id"), left=Count("id", filter=Q(positive_side="left"))))
     for row in live:
         Trial.objects.filter(pk=row["trial_id"]).update(load=row["n"], left_load=row["left"])
