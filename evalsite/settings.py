@@ -173,12 +173,13 @@ CACHES["default"].setdefault("KEY_PREFIX", "evalsite")
 # without it every rater would share the proxy's address.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 # "N/period" (s, m, h, d), or "off". Joins create a rater and reserve trials, so they are limited
-# per address and per study; the rater API per address and per rater token.
+# per address and per study; the rater API per rater token, and per address for tokens that do
+# not exist (guessing).
 STUDIES_RATES = {
     "join_ip": env("STUDIES_RATE_JOIN_IP", default="30/h"),
     "join_study": env("STUDIES_RATE_JOIN_STUDY", default="1200/m"),
-    "api_ip": env("STUDIES_RATE_API_IP", default="1200/m"),
     "api_token": env("STUDIES_RATE_API_TOKEN", default="120/m"),
+    "bad_token_ip": env("STUDIES_RATE_BAD_TOKEN_IP", default="60/m"),
 }
 # Who may show the rater pages in a frame (CSP frame-ancestors): MTurk's ExternalQuestion is an
 # iframe on these sites. Every other page keeps X-Frame-Options: DENY.

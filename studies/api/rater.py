@@ -2,8 +2,8 @@
 
 GET endpoints only read. POST .../session/ keeps the rater's trials while the page is open; POST
 .../answers/ stores one answer. Every refusal is a 4xx JSON body {"error", "code", "fields"?} and
-stores nothing; every request counts against the per-IP and per-token limits (429 with
-Retry-After beyond them).
+stores nothing. Every request counts against its token's limit, and a request for a token that does
+not exist against its address's limit (429 with Retry-After beyond them).
 """
 from __future__ import annotations
 
@@ -77,12 +77,13 @@ class RaterView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        limits.check(request, "api_ip")
         limits.check(request, "api_token", kwargs.get("token", ""))
 
     def participant(self, token: str):
         participant = participant_for_token(token)
         if participant is None:
+            # Guessing tokens is limited per address; a real rater's calls count against their token.
+            limits.check(self.request, "bad_token_ip")
             raise UnknownRater()
         return participant
 

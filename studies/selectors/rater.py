@@ -28,38 +28,31 @@ def study_accepts_answers(participant: Participant) -> bool:
     return state == StudyState.OPEN or (participant.is_preview and state == StudyState.DRAFT)
 
 
-def _media_urls(participant: Participant, assignment: Assignment) -> dict:
-    def url(slot):
-        return reverse("studies:media", args=[participant.token, assignment.public_key, slot])
-    if participant.study.kind == StudyKind.RATING:
-        return {"image_url": url("image")}
-    return {"left_image_url": url("left"), "right_image_url": url("right")}
-
-
-def trial_payload(participant: Participant, assignment: Assignment) -> dict:
+def trial_payload(participant: Participant, trial: dict) -> dict:
     """What the rater page needs for one trial: opaque ids and URLs only."""
-    return {
-        "id": assignment.public_key,
-        "practice": assignment.trial.role == TrialRole.PRACTICE,
-        "sound_url": reverse("studies:media", args=[participant.token, assignment.public_key, "sound"]),
-        "sound_seconds": round(assignment.trial.stimulus.sound_duration_s, 3),
-        **_media_urls(participant, assignment),
-    }
+    key = trial["public_key"]
+    # One reverse() and string joins: this runs for every pending trial of every state request.
+    base = reverse("studies:media", args=[participant.token, key, "sound"])[: -len("sound")]
+    payload = {"id": key, "practice": trial["trial__role"] == TrialRole.PRACTICE, "sound_url": base + "sound",
+               "sound_seconds": round(trial["trial__stimulus__sound_duration_s"], 3)}
+    if participant.study.kind == StudyKind.RATING:
+        payload["image_url"] = base + "image"
+    else:
+        payload["left_image_url"], payload["right_image_url"] = base + "left", base + "right"
+    return payload
 
 
-def held_assignments(participant: Participant) -> list[Assignment]:
-    """The rater's plan in order (one query)."""
-    return list(Assignment.objects.filter(participant=participant, state__in=HELD_STATES)
-                .select_related("trial__stimulus")
-                .only("public_key", "state", "position", "trial__role", "trial__stimulus__sound_duration_s")
-                .order_by("position"))
+def held_assignments(participant: Participant) -> list[dict]:
+    """The rater's plan in order (one query, plain rows: no model instances to build)."""
+    return list(Assignment.objects.filter(participant=participant, state__in=HELD_STATES).order_by("position")
+                .values("public_key", "state", "trial__role", "trial__stimulus__sound_duration_s"))
 
 
 def rater_state(participant: Participant, *, limit: int | None = None) -> dict:
     """Progress and the rater's pending trials in order (for resume on any device). Reads only."""
     study = participant.study
     rows = held_assignments(participant)
-    pending = [a for a in rows if a.state == AssignmentState.ACTIVE]
+    pending = [a for a in rows if a["state"] == AssignmentState.ACTIVE]
     answered = len(rows) - len(pending)
     done = participant.completed_at is not None or (not pending and answered > 0)
     open_now = study_accepts_answers(participant)

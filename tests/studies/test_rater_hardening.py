@@ -127,6 +127,9 @@ def test_rate_limits_per_token_ip_and_study_answer_429_with_retry_after(client, 
     assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) >= 1
     other = join(client, study)  # another rater's token is not limited
     assert client.get(reverse("studies-api:rater-state", args=[other.token])).status_code == 200
+    settings.STUDIES_RATES = {**settings.STUDIES_RATES, "bad_token_ip": "3/m"}
+    guesses = [client.get(reverse("studies-api:rater-state", args=[f"guess{k}"])).status_code for k in range(5)]
+    assert guesses == [404] * 3 + [429] * 2  # guessing tokens from one address
 
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "3/h"}
     settings.RATELIMIT_CACHE_PREFIX += "joins"
