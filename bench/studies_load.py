@@ -26,7 +26,7 @@ not what is measured; on a 2-core machine client and server still share the CPUs
 trivial-view baseline absorbs because it runs on the same setup.
 
 Usage: .venv/bin/python bench/studies_load.py [--clients 32] [--raters 100] [--seconds 20] [--think 2]
-       [--workers 4] [--client-procs 2] [--joins 500] [--join-rate 100] [--export-rows 1000000]
+       [--workers 4] [--threads 4] [--client-procs 2] [--joins 500] [--join-rate 100] [--export-rows 1000000]
        [--skip-load] [--skip-joins] [--skip-export]
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
 recreated: point it at a scratch database.
@@ -222,7 +222,8 @@ def _check_answers(study, acknowledged) -> str:
 def _start_server(args, port):
     env = dict(os.environ, **BENCH_RATES)
     server = subprocess.Popen(
-        [str(REPO / ".venv/bin/gunicorn"), "evalsite.wsgi:application", "-w", str(args.workers), "-b",
+        [str(REPO / ".venv/bin/gunicorn"), "evalsite.wsgi:application", "-w", str(args.workers), "--threads",
+         str(args.threads), "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"], cwd=REPO, env=env)
     import requests
     for _ in range(150):
@@ -279,7 +280,7 @@ def load_test(args, media: str) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"\n== Rater API: gunicorn -w {args.workers}, PostgreSQL, cache {os.environ.get('CACHE_URL') or 'files'}, "
+    print(f"\n== Rater API: gunicorn -w {args.workers} --threads {args.threads}, PostgreSQL, cache {os.environ.get('CACHE_URL') or 'files'}, "
           f"{args.client_procs} client processes, {os.cpu_count()} CPUs shared by client and server ==")
     print(_line("trivial JSON view", trivial))
     print(_line(f"raters, no pause ({args.clients})", raters))
@@ -396,6 +397,7 @@ def main() -> None:
     parser.add_argument("--join-concurrency", type=int, default=64)
     parser.add_argument("--skip-joins", action="store_true")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-load", action="store_true")

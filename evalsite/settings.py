@@ -188,6 +188,9 @@ STUDIES_FRAME_ANCESTORS = env.list("STUDIES_FRAME_ANCESTORS", default=[
 # A new rater's trials are held this long until their page confirms them (then for the study's
 # TTL): a script that joins and leaves gives its trials back quickly.
 STUDIES_JOIN_HOLD_MINUTES = env.int("STUDIES_JOIN_HOLD_MINUTES", default=5)
+# A rater and their study are kept in each web process this many seconds (saves a query on most
+# rater API calls; a study closed by staff takes answers for up to this long). 0: always read.
+STUDIES_RATER_CACHE_SECONDS = env.float("STUDIES_RATER_CACHE_SECONDS", default=2.0)
 
 # --- Celery and the job engine -------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

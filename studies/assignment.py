@@ -87,73 +87,80 @@ def _take_slots(study: Study, trial_ids: list[int], left_ids: set[int]) -> list[
 
 
 def _reserve(participant: Participant, slots: list[Slot], positions: list[int], sides: dict[int, str],
-             expires_at, extra: list[tuple[Trial, int, str]] = ()) -> list[Slot]:
-    """One transaction: take a slot of each trial with room and create those assignments (plus
-    `extra` non-main ones). Returns the slots granted."""
+             expires_at, extra: list[tuple[int, int, str]] = ()) -> list[Slot]:
+    """One transaction: take a slot of each trial with room, create the rater if they are new (with
+    their plan's size), and create those assignments (plus `extra` non-main ones: trial id,
+    position, side). Returns the slots granted; a new rater is created only if one was."""
     counted = not participant.is_preview
+    new = participant.pk is None
     try:
-        return _reserve_once(participant, slots, positions, sides, expires_at, extra, counted)
-    except IntegrityError:  # another request of this rater created the same trial or position first
-        return []
-
-
-def _reserve_once(participant, slots, positions, sides, expires_at, extra, counted) -> list[Slot]:
-    with transaction.atomic():
-        if counted:
-            left = {s.trial for s in slots if sides.get(s.trial) == "left"}
-            granted = set(_take_slots(participant.study, [s.trial for s in slots], left))
-        else:
-            granted = {s.trial for s in slots}
-        rows = [Assignment(participant=participant, trial_id=s.trial, position=p, positive_side=sides.get(s.trial, ""),
-                           counts_toward_target=counted, expires_at=expires_at)
-                for s, p in zip(slots, positions) if s.trial in granted]
-        if rows or not slots:
-            rows += [Assignment(participant=participant, trial=t, position=p, positive_side=side,
-                                counts_toward_target=counted, expires_at=expires_at) for t, p, side in extra]
-        Assignment.objects.bulk_create(rows)
+        with transaction.atomic():
+            if counted:
+                left = {s.trial for s in slots if sides.get(s.trial) == "left"}
+                granted = set(_take_slots(participant.study, [s.trial for s in slots], left))
+            else:
+                granted = {s.trial for s in slots}
+            if new:
+                if not granted:
+                    return []
+                participant.planned_main_trials = len(granted)
+                participant.save()  # the crowd-id unique constraint may refuse it: all of this rolls back
+            rows = [Assignment(participant=participant, trial_id=s.trial, position=p,
+                               positive_side=sides.get(s.trial, ""), counts_toward_target=counted,
+                               expires_at=expires_at)
+                    for s, p in zip(slots, positions) if s.trial in granted]
+            if rows or not slots:
+                rows += [Assignment(participant=participant, trial_id=t, position=p, positive_side=side,
+                                    counts_toward_target=counted, expires_at=expires_at) for t, p, side in extra]
+            Assignment.objects.bulk_create(rows)
+    except IntegrityError:
+        if new:
+            participant.pk = None
+            raise  # the same crowd worker joined twice at once: the caller finds the first one
+        return []  # another request of this rater created the same trial or position first
     return [s for s in slots if s.trial in granted]
 
 
-def _extra_sides(trials: list[Trial], study: Study, rng: random.Random) -> dict[int, str]:
-    """Catch / practice trials with two pictures: sides balanced within the rater, at random."""
-    if study.kind != StudyKind.CORRELATION:
-        return {}
-    return choose_sides([Slot(t.pk, None, None, t.pk) for t in trials], rng)
-
-
 def assign_participant(participant: Participant, *, now=None) -> int:
-    """First assignment of a new rater: practice, then main + catch trials in a random order.
+    """Create a new rater (not saved yet) with their first assignment: practice, then main + catch
+    trials in a random order. Returns how many main trials they got.
 
-    Returns how many main trials they got. Raises StudyFull (and deletes the rater) when no main
-    trial has room.
+    Raises StudyFull (nothing created) when no main trial has room; IntegrityError when the
+    rater's crowd id was taken meanwhile.
     """
     now = now or timezone.now()
     study = participant.study
     rng = _rng()
     expires_at = now + (ttl(study) if participant.is_preview else join_hold(study))
-    wanted = study.trials_per_participant or Trial.objects.filter(study=study, role=TrialRole.MAIN).count()
-    practice = list(Trial.objects.filter(study=study, role=TrialRole.PRACTICE).order_by("position", "id"))
-    catch = list(Trial.objects.filter(study=study, role=TrialRole.CATCH))
-    extra_sides = _extra_sides(practice + catch, study, rng)
+    roles = list(Trial.objects.filter(study=study).exclude(role=TrialRole.MAIN).order_by("position", "id")
+                 .values_list("pk", "role"))
+    practice = [pk for pk, role in roles if role == TrialRole.PRACTICE]
+    catch = [pk for pk, role in roles if role == TrialRole.CATCH]
+    extra_sides = (choose_sides([Slot(pk, None, None, pk) for pk in practice + catch], rng)
+                   if study.kind == StudyKind.CORRELATION else {})  # balanced within the rater, at random
+    all_main = main_slots(study, with_room=False)
+    wanted = study.trials_per_participant or len(all_main)
+    candidates = all_main if participant.is_preview else [
+        s for s in all_main if s.load < study.target_votes_per_item]
     held: list[Slot] = []
     free_positions: list[int] = []
     expired_once = False
     for _ in range(RESERVE_ROUNDS + 1):
-        candidates = main_slots(study, exclude_trials=[s.trial for s in held], with_room=not participant.is_preview)
         picked = pick_balanced(candidates, wanted - len(held), rng, held=held)
         if not picked and not held and not expired_once and not participant.is_preview:
             expired_once = True  # full? slots of raters who went away may be waiting for the periodic job
             if expire_stale(now, study=study):
+                candidates = main_slots(study)
                 continue
         if not picked:
             break
         sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
         if not held:  # first round: lay out the whole order, practice first
-            mixed = [("main", s) for s in picked] + [("catch", t) for t in catch]
+            mixed = [("main", s) for s in picked] + [("catch", pk) for pk in catch]
             rng.shuffle(mixed)
-            order = [("practice", t) for t in practice] + mixed
+            order = [("practice", pk) for pk in practice] + mixed
             positions = [k for k, (kind, _) in enumerate(order) if kind == "main"]
-            extra = [(t, k, extra_sides.get(t.pk, "")) for k, (kind, t) in enumerate(order) if kind != "main"]
+            extra = [(pk, k, extra_sides.get(pk, "")) for k, (kind, pk) in enumerate(order) if kind != "main"]
             granted = _reserve(participant, picked, positions, sides, expires_at, extra)
             free_positions = sorted(set(positions) - {p for s, p in zip(picked, positions) if s in granted})
         else:  # a replacement takes the place of a trial another rater took meanwhile
@@ -167,11 +174,13 @@ def assign_participant(participant: Participant, *, now=None) -> int:
         held += granted
         if len(held) >= wanted:
             break
+        # another rater took some of these meanwhile: read the loads again for the replacements
+        candidates = main_slots(study, exclude_trials=[s.trial for s in held], with_room=not participant.is_preview)
     if not held:
-        participant.delete()
         raise StudyFull("Every trial of this study already has its votes. Thank you for your interest.")
-    Participant.objects.filter(pk=participant.pk).update(planned_main_trials=len(held))
-    participant.planned_main_trials = len(held)
+    if len(held) != participant.planned_main_trials:
+        Participant.objects.filter(pk=participant.pk).update(planned_main_trials=len(held))
+        participant.planned_main_trials = len(held)
     return len(held)
 
 

@@ -12,7 +12,8 @@ candidate trial): conditions and classes each within one of the others, no class
 ahead of another within a condition, each sound at most once (as few times as the counts allow),
 least-loaded trials first so items fill evenly, random among equals. Constraints the candidates
 make impossible are given up one by one ("as evenly as the counts allow"); a condition or class
-falls behind only when it has no candidate left. tests/studies/test_design.py checks this with
+falls behind only when it has no candidate left. A quick greedy pick is tried first and kept when
+a check finds it just as even (most joins: no integer program at all). tests/studies/test_design.py checks this with
 hypothesis over study shapes.
 """
 from __future__ import annotations
@@ -142,6 +143,64 @@ def _shortlist(slots: list[Slot], total: int, rng: random.Random) -> list[Slot]:
     return kept
 
 
+def _greedy(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Random) -> list[Slot]:
+    """The quick try: one pick at a time, the condition the rater has least, then the class they have
+    least (overall, then in that condition), then an unheard sound, least loaded. Usually as even as
+    the integer program's table; `_balanced` checks, and the program runs only when it is not."""
+    pools: dict[tuple, list[Slot]] = defaultdict(list)
+    tie = {s.trial: rng.random() for s in slots}
+    for slot in slots:
+        pools[(slot.condition, slot.sound_class)].append(slot)
+    conditions = Counter(s.condition for s in held)
+    classes = Counter(s.sound_class for s in held)
+    cells = Counter((s.condition, s.sound_class) for s in held)
+    items = {s.item for s in held}
+    condition_tie = {c: rng.random() for c, _ in pools}
+    class_tie = {k: rng.random() for _, k in pools}
+    picked: list[Slot] = []
+    while len(picked) < total:
+        open_cells = [cell for cell, pool in pools.items() if pool]
+        lowest = {cell: min(s.load for s in pools[cell]) for cell in open_cells}
+        condition = min({c for c, _ in open_cells}, key=lambda c: (
+            conditions[c], min(lowest[cell] for cell in open_cells if cell[0] == c), condition_tie[c]))
+        cell = min((cell for cell in open_cells if cell[0] == condition),
+                   key=lambda cell: (classes[cell[1]], cells[cell], lowest[cell], class_tie[cell[1]]))
+        slot = min(pools[cell], key=lambda s: (s.item in items, s.load, tie[s.trial]))
+        pools[cell].remove(slot)
+        picked.append(slot)
+        conditions[slot.condition] += 1
+        classes[slot.sound_class] += 1
+        cells[cell] += 1
+        items.add(slot.item)
+    return picked
+
+
+def _balanced(picked: list[Slot], slots: list[Slot], held: Sequence[Slot]) -> bool:
+    """Is `picked` (with `held`) as even as the candidates allow, by the rules of `_choose`?"""
+    left = [s for s in slots if s not in set(picked)]
+
+    def even(chosen, remaining, key):
+        counts = Counter(key(s) for s in chosen)
+        spare = Counter(key(s) for s in remaining)
+        values = {key(s) for s in chosen} | {key(s) for s in remaining}
+        top = max((counts[v] for v in values), default=0)
+        return all(counts[v] >= top - 1 or not spare[v] for v in values)
+
+    chosen = [*held, *picked]
+    if not (even(chosen, left, lambda s: s.condition) and even(chosen, left, lambda s: s.sound_class)):
+        return False
+    for condition in {s.condition for s in slots}:
+        if not even([s for s in chosen if s.condition == condition], [s for s in left if s.condition == condition],
+                    lambda s: s.sound_class):
+            return False
+    heard = Counter(s.item for s in chosen)
+    most = -(-len(chosen) // len({*heard, *(s.item for s in slots)}))
+    if max(heard.values(), default=0) > most:
+        return False
+    # items fill evenly: nothing taken that is more than one rater ahead of a trial left out
+    return not left or max(s.load for s in picked) <= min(s.load for s in left) + 1
+
+
 def pick_balanced(candidates: Iterable[Slot], n: int, rng: random.Random, held: Sequence[Slot] = ()) -> list[Slot]:
     """Up to n of `candidates`, balanced together with what the rater already `held`."""
     slots = list(candidates)
@@ -150,7 +209,9 @@ def pick_balanced(candidates: Iterable[Slot], n: int, rng: random.Random, held: 
         return []
     if total == len(slots):
         return slots
-    picked = _choose(_shortlist(slots, total, rng), total, held, rng)
+    picked = _greedy(slots, total, held, rng)
+    if not _balanced(picked, slots, held):
+        picked = _choose(_shortlist(slots, total, rng), total, held, rng)
     rng.shuffle(picked)
     return picked
 

@@ -86,7 +86,8 @@ def entry(request, study_key: str):
     crowd = {k: v for k, v in params.items() if k not in ("csrfmiddlewaretoken", "consent")}
     mturk_preview = crowd.get("assignmentId") == MTURK_PREVIEW_ASSIGNMENT
     context = {"study": study, "crowd_params": crowd, "mturk_preview": mturk_preview, "error": None,
-               "practice_count": study.trials.filter(role=TrialRole.PRACTICE).count()}
+               # a callable: the template counts only when it renders (a successful Start redirects)
+               "practice_count": lambda: study.trials.filter(role=TrialRole.PRACTICE).count()}
     if request.method == "POST" and not mturk_preview and study.state == StudyState.OPEN:
         if request.POST.get("consent") != "yes":
             context["error"] = "Please tick the box to say you agree before starting."

@@ -1,26 +1,62 @@
 """What a rater is shown: their pending trials (opaque ids and URLs only), progress, completion."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode, urlparse
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Assignment, AssignmentState, Participant, StudyKind, StudyState, TrialRole
+from ..models import Assignment, AssignmentState, Participant, StudyKind, StudyState, Trial, TrialRole
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 MTURK_SUBMIT_HOSTS = ("www.mturk.com", "workersandbox.mturk.com")
 HELD_STATES = (AssignmentState.ACTIVE, AssignmentState.ANSWERED)  # expired/withdrawn are not in the plan
 
 
+_recent_raters: dict[str, tuple[float, Participant]] = {}
+_trial_facts: dict[str, dict[int, tuple[str, float]]] = {}  # study key -> trial -> (role, sound seconds)
+
+
 def participant_for_token(token: str) -> Participant | None:
-    """The rater a token names (one query, with their study), or None."""
+    """The rater a token names (one query, with their study), or None.
+
+    A rater's page calls the API every few seconds; the rater and their study are kept in this
+    process for STUDIES_RATER_CACHE_SECONDS (default 2), which saves a query on most calls. So a
+    study closed by staff takes answers for up to that long; nothing else read here changes.
+    """
     if not token or len(token) > 64:
         return None
+    keep = getattr(settings, "STUDIES_RATER_CACHE_SECONDS", 0)
+    now = time.monotonic()
+    if keep:
+        hit = _recent_raters.get(token)
+        if hit and hit[0] > now:
+            return hit[1]
     try:
-        return Participant.objects.select_related("study").get(token=token)
+        participant = Participant.objects.select_related("study").get(token=token)
     except Participant.DoesNotExist:
         return None
+    if keep:
+        if len(_recent_raters) > 20_000:  # bounded: forget everyone rather than grow
+            _recent_raters.clear()
+        _recent_raters[token] = (now + keep, participant)
+    return participant
+
+
+def trial_facts(study, trial_id: int) -> tuple[str, float]:
+    """(role, sound seconds) of a trial, from a per-process map of the study's trials: trials do
+    not change once built, so a rater's plan is read from the assignments table alone. Keyed by
+    the study's random key, which no other study ever has (ids can come back after a rollback)."""
+    facts = _trial_facts.get(study.public_key)
+    if facts is None or trial_id not in facts:
+        facts = {pk: (role, seconds) for pk, role, seconds in Trial.objects.filter(study=study).values_list(
+            "pk", "role", "stimulus__sound_duration_s")}
+        if len(_trial_facts) > 1000:
+            _trial_facts.clear()
+        _trial_facts[study.public_key] = facts
+    return facts[trial_id]
 
 
 def study_accepts_answers(participant: Participant) -> bool:
@@ -31,10 +67,11 @@ def study_accepts_answers(participant: Participant) -> bool:
 def trial_payload(participant: Participant, trial: dict) -> dict:
     """What the rater page needs for one trial: opaque ids and URLs only."""
     key = trial["public_key"]
+    role, seconds = trial_facts(participant.study, trial["trial_id"])
     # One reverse() and string joins: this runs for every pending trial of every state request.
     base = reverse("studies:media", args=[participant.token, key, "sound"])[: -len("sound")]
-    payload = {"id": key, "practice": trial["trial__role"] == TrialRole.PRACTICE, "sound_url": base + "sound",
-               "sound_seconds": round(trial["trial__stimulus__sound_duration_s"], 3)}
+    payload = {"id": key, "practice": role == TrialRole.PRACTICE, "sound_url": base + "sound",
+               "sound_seconds": round(seconds, 3)}
     if participant.study.kind == StudyKind.RATING:
         payload["image_url"] = base + "image"
     else:
@@ -45,7 +82,7 @@ def trial_payload(participant: Participant, trial: dict) -> dict:
 def held_assignments(participant: Participant) -> list[dict]:
     """The rater's plan in order (one query, plain rows: no model instances to build)."""
     return list(Assignment.objects.filter(participant=participant, state__in=HELD_STATES).order_by("position")
-                .values("public_key", "state", "trial__role", "trial__stimulus__sound_duration_s"))
+                .values("public_key", "state", "trial_id"))
 
 
 def rater_state(participant: Participant, *, limit: int | None = None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from ..assignment import assign_participant, resume_participant
 from ..errors import BadLink, CrowdIdTaken, StudyNotOpen
@@ -94,18 +94,16 @@ def start_participant(study: Study, *, url_params=None, user_agent: str = "", pr
                                               crowd_participant_id=crowd).first()
         if existing:
             return _returning(existing, identity, proof)
+    participant = Participant(study=study, is_preview=preview, url_params=params,
+                              user_agent=_printable(user_agent)[:400], **identity)
     try:
-        with transaction.atomic():
-            participant = Participant.objects.create(study=study, is_preview=preview, url_params=params,
-                                                     user_agent=_printable(user_agent)[:400], **identity)
+        assign_participant(participant)  # creates the rater with their trials, in one transaction
     except IntegrityError:  # the same crowd worker arrived twice at once: the first row wins
         existing = Participant.objects.filter(study=study, platform=identity["platform"],
                                               crowd_participant_id=crowd).first()
         if existing is None:
             raise
         return _returning(existing, identity, proof)
-    participant.study = study
-    assign_participant(participant)  # StudyFull deletes the participant again
     return participant
 
 

@@ -80,3 +80,5 @@ def fresh_rate_limits(settings):
     """Every test counts its requests from zero: the limits' counters live in a shared cache
     (a file cache under VAR_DIR that outlives the run, or Redis), so each test gets its own prefix."""
     settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+    # Tests change a study's state and expect the very next request to see it.
+    settings.STUDIES_RATER_CACHE_SECONDS = 0

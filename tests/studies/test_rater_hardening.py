@@ -245,3 +245,29 @@ def test_api_schema_and_docs_are_for_staff_only(client, staff_user, plain_user):
 def test_unknown_rater_token_and_uuid_client_ids(client, study):
     response = client.get(reverse("studies-api:rater-state", args=[uuid.uuid4().hex]))
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_the_per_token_limit_counts_in_redis_in_one_round_trip(client, study, settings):
+    """With CACHE_URL on Redis the hot per-token limit goes to Redis directly (one pipelined trip)."""
+    import os
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        pytest.skip("needs a Redis server (CI and the development machines have one)")
+    settings.CACHE_URL = broker  # counters are prefixed per test: nothing of the broker's is touched
+    settings.STUDIES_RATES = {**settings.STUDIES_RATES, "api_token": "3/m"}
+    rater = join(client, study)
+    url = reverse("studies-api:rater-state", args=[rater.token])
+    assert [client.get(url).status_code for _ in range(5)] == [200] * 3 + [429] * 2
+
+
+def test_a_rater_is_read_once_per_few_seconds_per_process(client, study, settings):
+    from studies.selectors.rater import participant_for_token
+    settings.STUDIES_RATER_CACHE_SECONDS = 60
+    rater = join(client, study)
+    with CaptureQueriesContext(connection) as first:
+        participant_for_token(rater.token)
+    with CaptureQueriesContext(connection) as second:
+        assert participant_for_token(rater.token).pk == rater.pk
+    assert len(first.captured_queries) == 1 and len(second.captured_queries) == 0
+    assert participant_for_token("no-such-token") is None
