@@ -307,3 +307,34 @@ def within_class_diversity(features, labels) -> dict:
         raise MetricInputError("no class has 2 or more images: diversity is undefined")
     return {"value": float(np.mean(list(per_class.values()))), "per_class": per_class,
             "n": int(sum((labels == k).sum() for k in per_class))}
+
+
+def volume_change(images: dict[float, np.ndarray], reference: float = 1.0) -> dict:
+    """How much the image of each sound changes when the sound is played louder or softer.
+
+    ``images`` maps a volume factor to the (N, H, W, C) uint8 images of the same N sounds (same
+    order, same z). The change is the mean absolute pixel difference (0..1) from the image at
+    ``reference`` volume. Returns the mean change per volume with a 95% t-interval over sounds and
+    Spearman's rho between |log volume| and the per-sound change (the paper's Table 3 claim: the
+    image changes more as the volume moves further from the original).
+    """
+    from scipy import stats
+
+    if reference not in images:
+        raise MetricInputError(f"no images at the reference volume {reference:g}")
+    base = np.asarray(images[reference], dtype=np.float64) / 255.0
+    per_volume, xs, ys = {}, [], []
+    for volume in sorted(images):
+        other = np.asarray(images[volume], dtype=np.float64) / 255.0
+        if other.shape != base.shape:
+            raise MetricInputError(f"volume {volume:g} has images of shape {other.shape}, reference {base.shape}")
+        change = np.abs(other - base).reshape(len(base), -1).mean(axis=1)
+        n = len(change)
+        half = float(stats.t.ppf(0.975, n - 1) * change.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        per_volume[float(volume)] = {"mean": float(change.mean()), "ci": [float(change.mean()) - half,
+                                                                          float(change.mean()) + half], "n": n}
+        if volume != reference:
+            xs += [abs(np.log(volume / reference))] * n
+            ys += change.tolist()
+    rho = float(stats.spearmanr(xs, ys).statistic) if len(set(xs)) > 1 else float("nan")
+    return {"per_volume": per_volume, "spearman_rho": rho, "n_sounds": int(len(base))}

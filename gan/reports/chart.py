@@ -1,7 +1,8 @@
 """The ablation ladder: one score per Table 4 row with error bars, as PNG bytes (matplotlib).
 
-Error bars: Inception Score ± its std over splits (the paper's convention); class consistency with
-its 95% Wilson interval over the n images (statsmodels); FID has no spread from one set, so no bar.
+Error bars: for a suite row trained with several seeds, the 95% t-interval of the mean across seeds
+(dots: the seeds). For a single run: Inception Score ± its std over splits (the paper's convention);
+class consistency with its 95% Wilson interval over the n images (statsmodels); FID has no bar.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .tables import METRIC_TITLES, Table
 
 def _interval(score) -> tuple[float, float]:
     """(below, above) distances from the value to the ends of its error bar."""
+    if score.ci is not None:          # a mean over seeds: its 95% t-interval across seeds
+        return max(0.0, score.value - score.ci[0]), max(0.0, score.ci[1] - score.value)
     if score.metric == "class_consistency":
         from statsmodels.stats.proportion import proportion_confint
 
@@ -47,8 +50,12 @@ def ladder_chart(table: Table, metrics: list[str] | None = None) -> bytes:
                                     for r in rows], fontsize=8)
         axes.set_title(METRIC_TITLES[metric], fontsize=10)
         axes.grid(axis="y", alpha=0.3)
-        if metric == "class_consistency":
+        if metric.startswith("class_consistency"):
             axes.set_ylim(0, 1.05)
+        for position, row in zip(positions, rows):   # the seeds themselves, so the spread is visible
+            seeds = row.scores[metric].values
+            if len(seeds) > 1:
+                axes.scatter([position] * len(seeds), seeds, s=9, color="black", zorder=3)
         counts = sorted({r.scores[metric].n for r in rows})
         n_text = f"n = {counts[0]}" if len(counts) == 1 else f"n = {counts[0]}-{counts[-1]}"
         axes.set_xlabel(f"{n_text}; {rows[-1].scores[metric].classifier}", fontsize=7)

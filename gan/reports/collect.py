@@ -7,8 +7,9 @@ from django.db.models import Count
 from jobs.models import Job
 
 from ..ml.variants import VARIANTS
-from ..models import Checkpoint, Dataset, Evaluation, PairStatus
-from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table
+from ..models import Checkpoint, Dataset, Evaluation, PairStatus, Split
+from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, mean_interval, metric_key
+from .verdicts import claim_verdicts
 
 FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}
 FEATURE_ORDER = ("spectrogram", "fbank", "mfcc", "soundnet")  # the paper's Table 2 order
@@ -26,7 +27,9 @@ def count_table(dataset: Dataset) -> CountTable:
         column = row["split"] if row["status"] == PairStatus.KEPT else "discarded"
         counts.setdefault(row["label"], {})
         counts[row["label"]][column] = counts[row["label"]].get(column, 0) + row["n"]
-    return CountTable(classes=list(counts), columns=["train", "test", "discarded"], counts=counts)
+    present = {column for per in counts.values() for column in per}
+    columns = [c for c in (*Split.values, "discarded") if c in present or c in ("train", "test", "discarded")]
+    return CountTable(classes=list(counts), columns=columns, counts=counts)
 
 
 def score_of(evaluation: Evaluation) -> Score:
@@ -84,6 +87,13 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
         Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
               metrics, rows4),
     ]
+    _add_is_floor_notes(tables, dataset)
+    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
+    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
+                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
+
+
+def _add_is_floor_notes(tables: list[Table], dataset: Dataset) -> None:
     for table in tables:
         paper_order = [r.scores["inception_score"] for r in table.rows
                        if r.scores.get("inception_score") and r.scores["inception_score"].order == "paper"]
@@ -92,13 +102,13 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
                 f"With the paper's class-ordered splits and {len(dataset.class_names)} classes, each split holds "
                 "only one or two classes, so the Inception Score stays near its floor whatever the images; "
                 "use the shuffled order to compare diversity across classes.")
-    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
-    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
-                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
 
 
 def suite_report(job: Job | int) -> Report:
-    """The report of one suite job, from the plan in its metrics (usable while it still runs)."""
+    """The report of one suite job, from the plan in its metrics (usable while it still runs).
+
+    Each table row is one (variant, feature) trained once per seed; its scores are the mean over
+    the seeds whose training did not diverge, with a 95% t-interval across seeds."""
     if not isinstance(job, Job):
         job = Job.objects.filter(pk=job).first()
         if job is None:
@@ -115,18 +125,121 @@ def suite_report(job: Job | int) -> Report:
     children = Job.objects.in_bulk(child_ids)
     checkpoints = Checkpoint.objects.select_related("run").in_bulk(
         [c["checkpoint_id"] for c in plan["cells"] if c.get("checkpoint_id")])
-    evaluate_ids = [c["jobs"].get("evaluate") for c in plan["cells"]] + [plan["real"]["jobs"].get("evaluate")]
+    evaluate_ids = [i for c in plan["cells"] for k, i in c["jobs"].items() if k.startswith("evaluate")]
+    evaluate_ids += [i for k, i in plan["real"]["jobs"].items() if k.startswith("evaluate")]
     by_job: dict[int, list] = {}
-    for evaluation in Evaluation.objects.filter(job_id__in=[i for i in evaluate_ids if i]):
+    for evaluation in Evaluation.objects.filter(job_id__in=evaluate_ids):
         by_job.setdefault(evaluation.job_id, []).append(evaluation)
-    cells = []
+
+    def evaluations_of(jobs: dict) -> list:
+        return [e for k, i in jobs.items() if k.startswith("evaluate") for e in by_job.get(i, [])]
+
+    grouped: dict[str, list[dict]] = {}
     for cell in plan["cells"]:
-        checkpoint = checkpoints.get(cell.get("checkpoint_id"))
-        cells.append(dict(cell, checkpoint=checkpoint,
-                          evaluations=by_job.get(cell["jobs"].get("evaluate"), []),
-                          images=_images_of(children.get(cell["jobs"].get("generate")), cell.get("checkpoint_id"))))
-    real = by_job.get(plan["real"]["jobs"].get("evaluate"), [])
-    return _assemble(dataset, cells, real, job.pk, plan["preset"], list(plan.get("notes", [])))
+        grouped.setdefault(cell["key"], []).append(cell)
+    rows = []
+    for key, cells in grouped.items():
+        first = cells[0]
+        with_images = next((c for c in cells if c.get("checkpoint_id")), first)
+        rows.append(dict(key=key, variant=first["variant"], feature=first["feature"], tables=first["tables"],
+                         cells=[dict(c, checkpoint=checkpoints.get(c.get("checkpoint_id")),
+                                     evaluations=evaluations_of(c["jobs"])) for c in cells],
+                         images=_images_of(children.get(with_images["jobs"].get("generate")),
+                                           with_images.get("checkpoint_id"))))
+    real = evaluations_of(plan["real"]["jobs"])
+    report = _assemble_seeded(dataset, rows, real, job.pk, plan["preset"], list(plan.get("notes", [])),
+                              plan.get("analysis", {}))
+    report.verdicts = claim_verdicts(report, plan)
+    return report
+
+
+def _seeded_row(key: str, label: str, entry: dict, probe: dict) -> Row:
+    row = Row(key=key, label=label, variant=entry["variant"], feature=entry["feature"], images=entry["images"])
+    by_metric: dict[str, list] = {}
+    for cell in entry["cells"]:
+        row.seeds.append({"seed": cell.get("seed", 0), "status": cell.get("status", "completed"),
+                          "step": cell.get("step"), "run_id": cell.get("run_id"),
+                          "checkpoint_id": cell.get("checkpoint_id")})
+        if cell.get("status") == "diverged":
+            continue
+        latest: dict[str, object] = {}
+        for evaluation in sorted(cell["evaluations"], key=lambda e: -e.pk):   # newest first wins
+            latest.setdefault(metric_key(evaluation.metric, evaluation.split), evaluation)
+        for metric, evaluation in latest.items():
+            by_metric.setdefault(metric, []).append(evaluation)
+    for metric, evaluations in by_metric.items():
+        score = score_of(evaluations[0])
+        if len(evaluations) > 1:   # a mean over seeds replaces the single run's own spread
+            values = [e.value for e in evaluations]
+            score.value, interval = mean_interval(values)
+            score.std, score.values, score.ci = None, values, interval
+            score.per_class = _mean_per_class([e.per_class for e in evaluations])
+        row.scores[metric] = score
+    volumes = [c["volume"] for c in entry["cells"] if c.get("volume") and c.get("status") != "diverged"]
+    if volumes:
+        rho, rho_ci = mean_interval([v["spearman_rho"] for v in volumes])
+        per_volume = {}
+        for volume in volumes[0]["per_volume"]:
+            per_volume[volume] = mean_interval([v["per_volume"][volume]["mean"] for v in volumes])
+        row.volume = {"spearman_rho": rho, "ci": rho_ci, "seeds": len(volumes),
+                      "per_volume": {str(k): {"mean": m, "ci": ci} for k, (m, ci) in per_volume.items()},
+                      "n_sounds": volumes[0]["n_sounds"]}
+    row.ceilings = probe.get(entry["feature"], {})
+    live = [c for c in entry["cells"] if c.get("status") != "diverged" and c.get("checkpoint")]
+    if live:  # the images shown come from the first live seed
+        first = live[0]
+        row.run_id, row.checkpoint_id = first.get("run_id"), first.get("checkpoint_id")
+        row.checkpoint_step, row.checkpoint_path = first["checkpoint"].step, first["checkpoint"].path
+    return row
+
+
+def _mean_per_class(per_class_dicts: list[dict]) -> dict:
+    """Per-class class consistency averaged over seeds (n is per seed)."""
+    out: dict[str, dict] = {}
+    for name in per_class_dicts[0] if per_class_dicts else []:
+        shares = [d[name]["share"] for d in per_class_dicts if d.get(name, {}).get("share") is not None]
+        if shares:
+            out[name] = {"share": sum(shares) / len(shares), "n": per_class_dicts[0][name].get("n")}
+    return out
+
+
+def _assemble_seeded(dataset: Dataset, rows: list[dict], real_evaluations, suite_job_id, preset, notes,
+                     analysis: dict) -> Report:
+    probe = analysis.get("probe", {})
+    keys = {metric_key(e.metric, e.split) for r in rows for c in r["cells"] for e in c["evaluations"]}
+    keys |= {metric_key(e.metric, e.split) for e in real_evaluations}
+    metrics = [m for m in METRIC_ORDER if m in keys] or ["class_consistency"]
+    table2 = sorted((r for r in rows if "2" in r["tables"]),
+                    key=lambda r: FEATURE_ORDER.index(r["feature"]) if r["feature"] in FEATURE_ORDER else 9)
+    table4 = sorted((r for r in rows if "4" in r["tables"]), key=lambda r: r["variant"])
+    rows2 = [_seeded_row(r["key"], _label("2", r["variant"], r["feature"]), r, probe) for r in table2]
+    real_row = Row(key="real", label=REAL_LABEL)
+    for evaluation in sorted(real_evaluations, key=lambda e: -e.pk):
+        real_row.scores.setdefault(metric_key(evaluation.metric, evaluation.split), score_of(evaluation))
+    rows4 = ([real_row] if real_evaluations else []) + [
+        _seeded_row(r["key"], _label("4", r["variant"], r["feature"]), r, probe) for r in table4]
+    table4_feature = table4[0]["feature"] if table4 else ""
+    tables = [
+        Table("2", "Scores of different kinds of sound features (variant g)", metrics, rows2),
+        Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
+              metrics, rows4),
+    ]
+    _add_is_floor_notes(tables, dataset)
+    if probe:
+        tables[0].notes.append("Linear-probe ceiling (logistic regression on the training sounds' features, "
+                               "95% Wilson interval): " + "; ".join(
+                                   f"{FEATURE_TITLES.get(k, k)} " + ", ".join(
+                                       f"{s} {100 * v['accuracy']:.1f}% [{100 * v['ci'][0]:.1f}, "
+                                       f"{100 * v['ci'][1]:.1f}] (n {v['n']})" for s, v in per.items())
+                                   for k, per in probe.items()))
+    diversity_real = next((e.details.get("real_test") for r in rows for c in r["cells"] for e in c["evaluations"]
+                           if e.metric == "diversity" and e.details.get("real_test")), None)
+    if diversity_real:
+        for table in tables:
+            table.notes.append(f"Diversity of the real test images with the same features: {diversity_real:.2f}")
+    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
+    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
+                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
 
 
 def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Report:

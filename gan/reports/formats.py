@@ -85,7 +85,37 @@ def to_markdown(report: Report) -> str:
     if report.volume_rows:
         out += ["", "## Table 3. Generated images at volumes 0.5 / 1 / 2 / 3", ""]
         out += [f"- {_md_escape(r.label)} ({r.source()}): `{r.images['volume_table']}`" for r in report.volume_rows]
+    volume_rows = [r for t in report.tables for r in t.rows if r.volume]
+    if volume_rows:
+        out += ["", "## How much the image changes with the volume", "",
+                "Mean absolute pixel change from the image at volume x1 (same sound, same z), mean over seeds "
+                "[95% t-interval]; Spearman rho between |log volume| and the change.", "",
+                "| row | " + " | ".join(f"x{v}" for v in volume_rows[0].volume["per_volume"]) + " | rho | seeds |",
+                "|---" * (len(volume_rows[0].volume["per_volume"]) + 3) + "|"]
+        seen = set()
+        for row in volume_rows:
+            if row.key in seen:
+                continue
+            seen.add(row.key)
+            volume = row.volume
+            cells = [_interval_text(100 * v["mean"], v["ci"] and [100 * x for x in v["ci"]], "%")
+                     for v in volume["per_volume"].values()]
+            out.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " | "
+                       + _interval_text(volume["spearman_rho"], volume["ci"], "") + f" | {volume['seeds']} |")
+    if report.verdicts:
+        out += ["", "## Verdicts on the paper's claims", "",
+                "From the seeds' 95% intervals: *holds* when every comparison the claim makes is above zero, "
+                "*does not hold* when one is reversed, *inconclusive* when an interval straddles zero.", "",
+                "| claim | verdict | figures |", "|---|---|---|"]
+        out += [f"| {_md_escape(v['claim'])} | **{v['verdict']}** | {_md_escape(v['figures'])} |"
+                for v in report.verdicts]
     return "\n".join(out) + "\n"
+
+
+def _interval_text(value: float, interval, unit: str) -> str:
+    if interval is None:
+        return f"{value:.2f}{unit}"
+    return f"{value:.2f}{unit} [{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def _markdown_table(table: Table) -> list[str]:

@@ -38,9 +38,11 @@ from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
 from ..models import Dataset, Metric, Split
 from ..selectors.datasets import usable_pairs
 from .scoring import CLASSIFIERS, EvaluationError, check_weights, class_index_map
+from .training import check_validation
 
 TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
 CHILD_MODES = ("inline", "dispatch")
+PRESET_ALIASES = {"paper": "gpu"}   # the name the GPU preset had before it had a CPU sibling
 
 
 @dataclass(frozen=True)
@@ -56,23 +58,42 @@ class Preset:
     # torch intra-op threads for children run here; 0 = torch's default. On a shared 2-core machine
     # two threads fighting other processes ran a training iteration 10x slower than one thread did.
     torch_threads: int = 0
+    seeds: tuple = (0,)            # every table cell is trained once per seed; CIs come from seeds
+    validation: dict = field(default_factory=dict)   # model selection (see services/training.py)
+    parallel: int = 1              # children run side by side by the suite itself (inline mode)
 
+
+# Model selection: class consistency on the dataset's 'val' sounds (training sources, material never
+# trained on) every `validate_every` iterations; the best checkpoint is the row's result, and a row
+# stops once `patience` validations in a row brought nothing (converged) or at its cap.
+SELECTION = {"validate_every": 250, "patience": 4, "min_delta": 0.005, "keep_checkpoints": "best-and-last"}
 
 PRESETS = {
-    # Sized for a shared 2-core CPU: 9 runs of 300 iterations (the paper's 5 G steps per D step,
-    # batch 32) at width 16 and 32x32 with one torch thread: 0.25 s per iteration on the digits
-    # demo (0.8 s under heavy load), so 1-4 minutes per run; children run by the parent itself.
-    "quick": Preset("quick", "CPU demo (about 15 minutes): width 16, 32x32, 300 iterations per run",
+    # A demo of the machinery in minutes: one seed, a fixed 300 iterations, no model selection.
+    "quick": Preset("quick", "CPU demo (about 15 minutes): width 16, 32x32, 300 iterations, one seed",
                     model={"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32},
                     train={"iterations": 300, "batch_size": 32, "checkpoint_every": 300,
                            "sample_every": 300, "log_every": 10},
                     children="inline", table4_fallback="mfcc", torch_threads=1),
+    # Sized for 2 CPU cores: 32x32, width 32, batch 32, one D and one G step per iteration (the paper
+    # trains G five times per D step; on 2 cores that costs 3.5x per iteration and REFERENCE.md's
+    # check found the ratio changed little), each row until validation stops improving (cap 3000
+    # iterations), three seeds, two rows at a time.
+    "cpu": Preset("cpu", "2 CPU cores: 32x32, width 32, D:G 1:1, until validation plateaus (cap 3000 "
+                         "iterations), 3 seeds",
+                  model={"g_width": 32, "d_width": 32, "z_dim": 10, "image_size": 32},
+                  train={"iterations": 3000, "batch_size": 32, "d_steps": 1, "g_steps": 1,
+                         "checkpoint_every": 250, "sample_every": 1000, "log_every": 25, **SELECTION},
+                  children="inline", table4_fallback="mfcc", torch_threads=1, seeds=(0, 1, 2),
+                  validation={"classifier": "domain"}, parallel=2),
     # The paper's settings (section 5 and the authors' script): 64x64, gf = df = 200, z 10-d,
-    # batch 32, Adam 2e-4, G:D 5:1, 300 epochs; children dispatched to GPU workers.
-    "paper": Preset("paper", "The paper's settings for GPU workers: 64x64, width 200, 300 epochs",
-                    model={"g_width": 200, "d_width": 200, "z_dim": 10, "image_size": 64},
-                    train={"epochs": 300, "batch_size": 32, "checkpoint_every": 2000, "sample_every": 2000},
-                    children="dispatch", table4_fallback=""),
+    # batch 32, Adam 2e-4, G:D 5:1, up to 300 epochs with model selection; children go to GPU workers.
+    "gpu": Preset("gpu", "The paper's settings for GPU workers: 64x64, width 200, G:D 5:1, up to 300 "
+                         "epochs with model selection, 3 seeds",
+                  model={"g_width": 200, "d_width": 200, "z_dim": 10, "image_size": 64},
+                  train={"epochs": 300, "batch_size": 32, "checkpoint_every": 500, "sample_every": 2000,
+                         **SELECTION, "validate_every": 500, "patience": 10},
+                  children="dispatch", table4_fallback="", seeds=(0, 1, 2), validation={"classifier": "domain"}),
 }
 
 
@@ -98,9 +119,12 @@ class SuiteParams:
     steal_after_s: float = 60.0
     model: dict = field(default_factory=dict)  # overrides of the preset's model settings
     train: dict = field(default_factory=dict)  # overrides of the preset's training settings
-    seed: int = 0
+    seeds: list = field(default_factory=list)  # [] = the preset's
+    validation: dict = field(default_factory=dict)  # overrides of the preset's model selection
+    parallel: int = 0  # children run side by side here; 0 = the preset's
 
     def __post_init__(self):
+        self.preset = PRESET_ALIASES.get(self.preset, self.preset)
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, not {self.preset!r}")
         bad = sorted(set(self.features) - set(FEATURE_KINDS))
@@ -120,6 +144,11 @@ class SuiteParams:
             raise ValueError(f"children must be one of {list(CHILD_MODES)}")
         if self.steal_after_s < 0:
             raise ValueError("steal_after_s must be >= 0 (0 = never run a waiting child here)")
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds) \
+                or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must be distinct integers >= 0")
+        if isinstance(self.parallel, bool) or not isinstance(self.parallel, int) or not 0 <= self.parallel <= 64:
+            raise ValueError("parallel must be an integer from 0 (the preset's) to 64")
 
 
 def _soundnet_available() -> bool:
@@ -152,14 +181,16 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
                              f"({settings.WEIGHTS_DIR}/sound8.npy)")
         features.remove("soundnet")
     variants = sorted(p.variants or VARIANTS)
-    cells: dict[str, dict] = {}
+    rows: dict[str, dict] = {}
     for kind in features:
-        cells.setdefault(f"g/{kind}", {"variant": "g", "feature": kind, "tables": []})["tables"].append("2")
+        rows.setdefault(f"g/{kind}", {"variant": "g", "feature": kind, "tables": []})["tables"].append("2")
     for variant in variants:
-        cells.setdefault(f"{variant}/{table4_feature}",
-                         {"variant": variant, "feature": table4_feature, "tables": []})["tables"].append("4")
-    for key, cell in cells.items():
-        cell.update(key=key, run_id=None, checkpoint_id=None, jobs={})
+        rows.setdefault(f"{variant}/{table4_feature}",
+                        {"variant": variant, "feature": table4_feature, "tables": []})["tables"].append("4")
+    seeds = list(p.seeds or preset.seeds)
+    # One cell per (table row, seed): its own training run, checkpoint, images and scores.
+    cells = [dict(row, key=key, seed=seed, run_id=None, checkpoint_id=None, status="planned", jobs={})
+             for key, row in rows.items() for seed in seeds]
     metrics = list(p.metrics or preset.metrics)
     try:
         check_weights(p.classifier, "fid" in metrics)
@@ -176,24 +207,33 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
     train_labels = set(usable_pairs(dataset, Split.TRAIN).values_list("label", flat=True))
     if len(train_labels) < 2:
         raise SuiteError(f"dataset {dataset.name!r} has training pairs of {len(train_labels)} class(es)")
-    train = {**preset.train, "seed": p.seed, **p.train}
+    train = {**preset.train, **p.train}
     for given, other in (("iterations", "epochs"), ("epochs", "iterations")):
         if given in p.train and other not in p.train:
             train.pop(other, None)  # an override of the schedule's length replaces the preset's
     model = {**preset.model, **p.model}
     try:
-        TrainConfig.from_dict(train)
+        train_cfg = TrainConfig.from_dict({**train, "seed": seeds[0]})
         ModelConfig.from_dict({"sound_dim": 1, "num_classes": max(2, len(dataset.class_names)), **model})
-        for kind in {c["feature"] for c in cells.values()}:
+        for kind in {c["feature"] for c in cells}:
             FeatureSpec.from_dict({**p.feature_options, "kind": kind})
     except (TypeError, ValueError) as exc:
         raise SuiteError(f"invalid settings: {exc}") from exc
+    validation = {}
+    if train_cfg.validate_every:
+        try:
+            validation = check_validation(dataset, {**preset.validation, **p.validation}, train_cfg)
+        except JobError as exc:
+            raise SuiteError(f"model selection: {exc}") from exc
+    splits = [Split.TEST] + ([Split.HELDOUT] if usable_pairs(dataset, Split.HELDOUT).exists() else [])
+    if Split.HELDOUT not in splits:
+        notes.append("the dataset has no held-out source (split 'heldout'): only in-domain scores")
     return {
         "preset": preset.name, "table4_feature": table4_feature, "features": features, "variants": variants,
-        "model": model, "train": train,
+        "model": model, "train": train, "seeds": seeds, "validation": validation, "splits": splits,
         "metrics": metrics, "children": p.children or preset.children, "notes": notes,
-        "torch_threads": preset.torch_threads,
-        "cells": list(cells.values()), "real": {"jobs": {}},
+        "torch_threads": preset.torch_threads, "parallel": p.parallel or preset.parallel,
+        "cells": cells, "real": {"jobs": {}}, "analysis": {},
     }
 
 

@@ -36,7 +36,7 @@ def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
     # g/mfcc serves Table 2 and Table 4: three runs, not four
     assert sorted(c["key"] for c in plan["cells"]) == ["f/mfcc", "g/fbank", "g/mfcc"]
     assert next(c for c in plan["cells"] if c["key"] == "g/mfcc")["tables"] == ["2", "4"]
-    assert job.step == job.total == 3 * 3 + 1 and job.progress == 1.0
+    assert job.step == job.total == 3 * 3 + 1 + 1 and job.progress == 1.0   # + the analysis stage
     children = Job.objects.exclude(pk=job.pk)
     assert children.count() == 10 and set(children.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
     assert set(children.values_list("kind", flat=True)) == {"evaluate", "generate", "train"}
@@ -119,8 +119,85 @@ def test_missing_soundnet_weights_fall_back_in_the_quick_preset_only(tones, sett
         build_plan(SuiteParams(dataset_id=tones.pk, features=["soundnet"], splits=3), tones)
 
 
-def test_an_iterations_override_replaces_the_paper_presets_epochs(tones):
+def test_an_iterations_override_replaces_the_gpu_presets_epochs(tones):
+    # 'paper' is the GPU preset's former name; without a validation split, selection is switched off
     plan = build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", table4_feature="mfcc", features=["mfcc"],
-                                  variants=["g"], splits=3, train={"iterations": 5}), tones)
+                                  variants=["g"], splits=3,
+                                  train={"iterations": 5, "validate_every": 0, "patience": 0}), tones)
+    assert plan["preset"] == "gpu" and plan["seeds"] == [0, 1, 2]
     assert plan["train"]["iterations"] == 5 and "epochs" not in plan["train"]
     assert plan["model"]["g_width"] == 200 and plan["children"] == "dispatch"
+    with pytest.raises(SuiteError, match="model selection: .* val pairs of 0 class"):
+        build_plan(SuiteParams(dataset_id=tones.pk, preset="cpu", splits=3), tones)
+
+
+SEEDED = dict(TINY, features=["mfcc", "fbank"], variants=["g"], seeds=[0, 1], metrics=["class_consistency", "fid"],
+              train={**TINY["train"], "iterations": 6, "validate_every": 2, "patience": 1,
+                     "keep_checkpoints": "best-and-last"},
+              validation={"classifier": "domain"})
+
+
+@pytest.fixture
+def tones_with_sources(media_root, tmp_path):
+    return import_manifest("tones-sources", write_tone_dataset(tmp_path / "tones-sources", val_per_class=2,
+                                                               heldout_per_class=2),
+                           source="test", image_size=32, channels=3)
+
+
+@pytest.mark.slow
+def test_a_seeded_suite_selects_on_validation_and_reports_intervals_ceilings_and_verdicts(tones_with_sources):
+    dataset = tones_with_sources
+    job = launch_suite(dataset, enqueue=False, **SEEDED)
+    assert execute_job(job.pk, "test") == "succeeded", Job.objects.get(pk=job.pk).error
+    plan = Job.objects.get(pk=job.pk).metrics["plan"]
+    assert plan["splits"] == ["test", "heldout"] and plan["validation"]["split"] == "val"
+    assert sorted((c["key"], c["seed"]) for c in plan["cells"]) == [
+        ("g/fbank", 0), ("g/fbank", 1), ("g/mfcc", 0), ("g/mfcc", 1)]
+    for cell in plan["cells"]:
+        run = TrainingRun.objects.get(pk=cell["run_id"])
+        assert run.train_config["seed"] == cell["seed"] and run.validation["split"] == "val"
+        assert cell["status"] in ("converged", "cap", "cap, still improving")
+        result = Checkpoint.objects.get(run=run, is_final=True)
+        assert result.step == run.summary["best_step"] == cell["step"] and result.val_score is not None
+        assert {"evaluate", "evaluate_heldout", "generate", "generate_heldout"} <= set(cell["jobs"])
+    assert GeneratedImage.objects.filter(source_pair__split="heldout").exists()
+    report = suite_report(job.pk)
+    mfcc = next(r for r in report.table("2").rows if r.feature == "mfcc")
+    score = mfcc.scores["class_consistency"]
+    assert len(score.values) == 2 and score.value == pytest.approx(sum(score.values) / 2)
+    assert score.ci[0] <= score.value <= score.ci[1]
+    assert "class_consistency@heldout" in mfcc.scores and "diversity" in mfcc.scores
+    assert set(mfcc.ceilings) == {"test", "heldout"} and 0 <= mfcc.ceilings["heldout"]["accuracy"] <= 1
+    assert mfcc.volume["seeds"] == 2 and set(mfcc.volume["per_volume"]) == {"0.5", "1.0", "2.0", "3.0"}
+    assert mfcc.volume["per_volume"]["1.0"]["mean"] == 0.0
+    claims = {v["claim"].split(":")[0] + (" held-out" if "held-out" in v["claim"] else ""): v for v in report.verdicts}
+    assert {"Table 2", "Table 2 held-out", "Data cleaning helps (the paper trained on cleaned pairs)"} <= set(claims)
+    assert all(v["verdict"] in ("holds", "does not hold", "inconclusive", "not measured") for v in report.verdicts)
+    markdown = to_markdown(report)
+    assert "## Verdicts on the paper's claims" in markdown and "mean over 2 seeds" in markdown
+    assert "Linear-probe ceiling" in markdown
+
+
+@pytest.mark.slow
+def test_a_diverged_seed_is_reported_and_left_out_of_the_mean(tones_with_sources, monkeypatch):
+    from gan.ml.trainer import Trainer, TrainingDiverged
+
+    real_iteration = Trainer._iteration
+
+    def diverge_for_seed_1(self):
+        if self.train_cfg.seed == 1 and self.step >= 2:
+            raise TrainingDiverged("training diverged at iteration 3: d_loss = nan (test)")
+        return real_iteration(self)
+
+    monkeypatch.setattr(Trainer, "_iteration", diverge_for_seed_1)
+    job = launch_suite(tones_with_sources, enqueue=False, **{**SEEDED, "features": ["mfcc"]})
+    assert execute_job(job.pk, "test") == "succeeded", Job.objects.get(pk=job.pk).error
+    plan = Job.objects.get(pk=job.pk).metrics["plan"]
+    statuses = {c["seed"]: c["status"] for c in plan["cells"]}
+    assert statuses[1] == "diverged" and statuses[0] != "diverged"
+    diverged = next(c for c in plan["cells"] if c["seed"] == 1)
+    assert "generate" not in diverged["jobs"] and Job.objects.get(pk=diverged["jobs"]["train"]).status == "failed"
+    row = suite_report(job.pk).table("2").rows[0]
+    assert [s["status"] for s in row.seeds if s["seed"] == 1] == ["diverged"]
+    assert row.scores["class_consistency"].values == []           # one live seed: no mean over seeds
+    assert "1 diverged" in row.source() and "seed 1: diverged" in row.source()
