@@ -4,12 +4,12 @@ Load (gunicorn + PostgreSQL, all phases in one run, same server, same client mac
   1. baseline: a trivial JSON view (/healthz, no database) hit as fast as N client threads can;
   2. saturation: N simulated raters loop "next trial" (GET .../next/) + "answer" (POST .../answers/)
      with no pause; printed: requests/s and its ratio to the baseline (target >= 0.5);
-  3. think time: --raters raters, each pausing --think seconds between answers, every 10th answer
+  3. think time: --raters raters, each pausing --think seconds between answers, every 5th answer
      sent twice (a retry with the same client id: must be a 200 duplicate); printed: p50/p99
      latency (target p99 < 100 ms), errors, lost answers (acknowledged but not stored) and
      duplicated ones (stored twice) (targets: 0);
   4. burst: --joins joins (POST of the study link with consent: creates a rater and reserves trials)
-     arriving at --join-rate per second into one study from --join-concurrency connections;
+     arriving at each of --join-rates per second into one study from --join-concurrency connections;
      printed: p50/p99 join latency (target p99 < 250 ms), errors, and whether any trial got more
      than its target (loads recounted from the assignments; target: none).
 The rate limits run on every request (their cost is measured) but are raised for the benchmark:
@@ -26,7 +26,7 @@ not what is measured; on a 2-core machine client and server still share the CPUs
 trivial-view baseline absorbs because it runs on the same setup.
 
 Usage: .venv/bin/python bench/studies_load.py [--clients 32] [--raters 100] [--seconds 20] [--think 2]
-       [--workers 4] [--threads 4] [--client-procs 2] [--joins 500] [--join-rate 100] [--export-rows 1000000]
+       [--workers 4] [--threads 4] [--client-procs 2] [--joins 500] [--join-rates 100,20] [--export-rows 1000000]
        [--skip-load] [--skip-joins] [--skip-export]
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
 recreated: point it at a scratch database.
@@ -149,7 +149,7 @@ def _client_shard(args) -> dict:
             count += 1
             body = {"trial": trial["id"], "client_id": str(uuid.uuid4()), "rating": 1 + count % 5,
                     "response_time_ms": 1200, "play_count": 1, "played_to_end": True}
-            for attempt in range(2 if think and count % 10 == 0 else 1):  # every 10th: a retry too
+            for attempt in range(2 if think and count % 5 == 0 else 1):  # every 5th: a retry too
                 start = time.perf_counter()
                 try:
                     response = session.post(f"{base}/api/studies/rater/{token}/answers/", json=body, timeout=30)
@@ -223,7 +223,7 @@ def _start_server(args, port):
     env = dict(os.environ, **BENCH_RATES)
     server = subprocess.Popen(
         [str(REPO / ".venv/bin/gunicorn"), "evalsite.wsgi:application", "-w", str(args.workers), "--threads",
-         str(args.threads), "-b",
+         str(args.threads), "--keep-alive", "10", "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048"], cwd=REPO, env=env)
     import requests
     for _ in range(150):
@@ -265,18 +265,18 @@ def load_test(args, media: str) -> None:
         trivial = run_phase(base, "trivial", [None] * args.clients, args.seconds, args.client_procs)
         raters = run_phase(base, "rater", tokens, args.seconds, args.client_procs)
         thinking = run_phase(base, "rater", think_raters, args.seconds, args.client_procs, think=args.think)
-        joins = None
-        if not args.skip_joins:
+        bursts = []
+        for rate in ([] if args.skip_joins else [float(r) for r in args.join_rates.split(",")]):
             # Capacity a little above the burst: the last joins meet a nearly full study.
             join_world = make_world(sounds_per_class=10)
             burst = open_study(build_rating_study(
-                "burst", join_world["checkpoints"], target_votes=-(-args.joins * 10 * 105 // 100 // 40),
+                f"burst {rate}", join_world["checkpoints"], target_votes=-(-args.joins * 10 * 105 // 100 // 40),
                 trials_per_participant=10, catch_trials=1, practice_trials=1))
             entry = f"{base}/s/{burst.public_key}/"
             start_at = time.monotonic() + 1.0
-            schedule = [start_at + k / args.join_rate for k in range(args.joins)]
+            schedule = [start_at + k / rate for k in range(args.joins)]
             work = [(entry, schedule[k::args.join_concurrency]) for k in range(args.join_concurrency)]
-            joins = run_phase(base, "join", work, 0, args.client_procs)
+            bursts.append((rate, burst, run_phase(base, "join", work, 0, args.client_procs)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -289,13 +289,14 @@ def load_test(args, media: str) -> None:
     print(_line(f"{args.raters} raters, {args.think:g} s think", thinking))
     print(f"{'answers':>24}: {_check_answers(think_study, thinking['acknowledged'])}; "
           f"{thinking['duplicates_ok']} retries answered 200 (duplicate)")
-    if joins is not None:
+    for rate, burst, joins in bursts:
         loads = live_loads(burst)
         over = [t for t in Trial.objects.filter(study=burst, role="main") if loads[t.pk] > burst.target_votes_per_item]
         drift = [t for t in Trial.objects.filter(study=burst, role="main") if t.load != loads[t.pk]]
-        print(_line(f"burst of {args.joins} joins at {args.join_rate}/s", joins))
+        print(_line(f"{args.joins} joins at {rate:g}/s", joins))
         print(f"{'trials':>24}: {len(over)} over their target of {burst.target_votes_per_item}, "
-              f"{len(drift)} whose load counter disagrees with the assignments")
+              f"{len(drift)} whose load counter disagrees with the assignments; "
+              f"{joins['requests'] / joins['seconds']:.1f} joins/s done")
 
 
 # ---------------------------------------------------------------------------------- CSV export
@@ -393,7 +394,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--joins", type=int, default=500)
-    parser.add_argument("--join-rate", type=float, default=100.0, help="joins arriving per second")
+    parser.add_argument("--join-rates", default="100,20", help="bursts: joins arriving per second, one per rate")
     parser.add_argument("--join-concurrency", type=int, default=64)
     parser.add_argument("--skip-joins", action="store_true")
     parser.add_argument("--workers", type=int, default=4)

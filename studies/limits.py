@@ -1,5 +1,5 @@
 """Abuse limits for the rater endpoints, counted in Django's cache by django-ratelimit, or on the
-hot path (every rater API request, counted per token) in Redis directly.
+with Redis (CACHE_URL) in Redis directly.
 
 Per IP and per study for joins (each join creates a rater and reserves trials), per IP and per
 token for the rater API. Rates come from settings (STUDIES_RATE_*, environment-driven); the cache
@@ -7,14 +7,16 @@ is Redis when CACHE_URL is set (atomic counters shared by every web worker) and 
 VAR_DIR otherwise (shared by the processes of one machine; its counters can undercount a little
 under races, which a single-machine demo can live with).
 
-Why the hot path is hand-written: django-ratelimit through Django's cache API costs three Redis
+Why the Redis path is hand-written: django-ratelimit through Django's cache API costs three Redis
 round trips per check (add, exists, incr), measured at 1.1 ms per request on the 2-core machine
 under load, a fifth of a rater request; the same fixed-window count is one pipelined round trip
-(INCR + EXPIRE) with redis-py, which the Redis cache backend already depends on.
+(INCR + EXPIRE) with redis-py, which the Redis cache backend already depends on. Without Redis
+(the embedded default) django-ratelimit counts in the file cache.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 import time
@@ -67,6 +69,20 @@ def _count_in_redis(url: str, name: str, value: str, limit: str) -> tuple[int, i
     return count, allowed, (window + 1) * period - now
 
 
+def _address(request) -> str:
+    """The client's address as django-ratelimit counts it: RATELIMIT_IP_META_KEY (a proxy's header)
+    or REMOTE_ADDR, IPv6 addresses by their /64 (one host has a whole /64)."""
+    header = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    raw = (request.META.get(header) or "").split(",")[0].strip()
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
 def check(request, name: str, value: str | None = None) -> None:
     """Count this request against limit `name` for `value` (None: the client's IP address, as
     django-ratelimit reads it: RATELIMIT_IP_META_KEY, IPv6 by /64); raise RateLimited when over it.
@@ -79,8 +95,8 @@ def check(request, name: str, value: str | None = None) -> None:
         return
     cache_url = getattr(settings, "CACHE_URL", "")
     try:
-        if value is not None and cache_url.startswith(("redis://", "rediss://")):
-            count, allowed, left = _count_in_redis(cache_url, name, value, limit)
+        if cache_url.startswith(("redis://", "rediss://")):
+            count, allowed, left = _count_in_redis(cache_url, name, value or _address(request), limit)
             usage = {"should_limit": count > allowed, "time_left": left}
         else:
             key = "ip" if value is None else (lambda group, req: value)

@@ -247,7 +247,7 @@ def test_unknown_rater_token_and_uuid_client_ids(client, study):
     assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
-def test_the_per_token_limit_counts_in_redis_in_one_round_trip(client, study, settings):
+def test_limits_count_in_redis_in_one_round_trip(client, study, settings):
     """With CACHE_URL on Redis the hot per-token limit goes to Redis directly (one pipelined trip)."""
     import os
 
@@ -259,6 +259,11 @@ def test_the_per_token_limit_counts_in_redis_in_one_round_trip(client, study, se
     rater = join(client, study)
     url = reverse("studies-api:rater-state", args=[rater.token])
     assert [client.get(url).status_code for _ in range(5)] == [200] * 3 + [429] * 2
+    settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "2/h"}  # addresses, IPv6 by /64
+    entry = reverse("studies:entry", args=[study.public_key])
+    codes = [client.post(entry, {"consent": "yes"}, REMOTE_ADDR=f"2001:db8::{k}").status_code for k in range(3)]
+    assert codes == [302, 302, 429]
+    assert client.post(entry, {"consent": "yes"}, REMOTE_ADDR="2001:db8:1::1").status_code == 302
 
 
 def test_a_rater_is_read_once_per_few_seconds_per_process(client, study, settings):
