@@ -34,9 +34,9 @@ def _background(rng: np.random.Generator, size: int) -> Image.Image:
 
 
 def augment_image(obj: Image.Image, rng: np.random.Generator, size: int, plain: bool,
-                  max_rotation: float = 0.0) -> Image.Image:
-    """Cut-out on a background: flip, rotation (up to +-max_rotation degrees), colour jitter, scale,
-    position, then a random crop to size."""
+                  max_rotation: float = 0.0, fill: tuple[float, float] = (0.55, 0.95)) -> Image.Image:
+    """Cut-out on a background: flip, rotation (up to +-max_rotation degrees), colour jitter, scale
+    (the longer side fills a share of the frame drawn from `fill`), position, then a random crop."""
     canvas_size = size * 2  # compose at 2x and downsample: smoother edges on the small output
     canvas = _background(rng, canvas_size)
     if not plain:
@@ -52,8 +52,8 @@ def augment_image(obj: Image.Image, rng: np.random.Generator, size: int, plain: 
             rgb = enhancer(rgb).enhance(float(rng.uniform(0.75, 1.25)))
         obj = rgb.convert("RGBA")
         obj.putalpha(alpha)
-    fill = 0.8 if plain else float(rng.uniform(0.55, 0.95))
-    scale = fill * canvas_size / max(obj.size)
+    share = 0.8 if plain else float(rng.uniform(*fill))   # of the frame the object's longer side fills
+    scale = share * canvas_size / max(obj.size)
     obj = obj.resize((max(1, round(obj.width * scale)), max(1, round(obj.height * scale))),
                      Image.Resampling.LANCZOS)
     if plain:

@@ -22,7 +22,8 @@ needs_stamps = pytest.mark.skipif(not Path("/usr/share/tuxpaint/stamps").is_dir(
 def digits(tmp_path_factory):
     out = tmp_path_factory.mktemp("data") / "digits"
     seen = []
-    result = build_digits(out, seed=3, n_voices=8, progress=lambda done, total: seen.append((done, total)))
+    result = build_digits(out, seed=3, n_voices=8, n_heldout_voices=2,
+                          progress=lambda done, total: seen.append((done, total)))
     return result, seen
 
 
@@ -32,7 +33,7 @@ def test_digits_manifest_and_files(digits):
     rows = read_manifest(result.root)
     assert rows == [{key: str(value) for key, value in row.items()} for row in result.rows]
     assert list(rows[0])[:5] == list(BASE_COLUMNS)
-    assert len(rows) == 80 and seen[0] == (0, 80) and seen[-1] == (80, 80)
+    assert len(rows) == 100 and seen[0] == (0, 100) and seen[-1] == (100, 100)
     for row in rows[::7]:
         image = Image.open(result.root / row["image"])
         assert image.size == (32, 32) and image.mode == "L"
@@ -45,13 +46,29 @@ def test_digits_balanced_and_voice_disjoint(digits):
     result, _ = digits
     per_split_label = collections.Counter((row["split"], row["label"]) for row in result.rows)
     assert {label for _, label in per_split_label} == {str(d) for d in range(10)}
-    assert len(set(per_split_label[("train", str(d))] for d in range(10))) == 1
-    assert len(set(per_split_label[("test", str(d))] for d in range(10))) == 1
-    train_voices = {row["group"] for row in result.rows if row["split"] == "train"}
-    test_voices = {row["group"] for row in result.rows if row["split"] == "test"}
-    assert train_voices and test_voices and not train_voices & test_voices
-    # stricter: the test voices' timbres (espeak variants) are never used in training
-    assert not {v.split("+")[1] for v in train_voices} & {v.split("+")[1] for v in test_voices}
+    for split in ("train", "val", "test", "heldout"):
+        assert len(set(per_split_label[(split, str(d))] for d in range(10))) == 1, split
+    voices = {split: {row["group"] for row in result.rows if row["split"] == split}
+              for split in ("train", "val", "test", "heldout")}
+    assert [len(voices[s]) for s in ("train", "val", "test", "heldout")] == [5, 1, 2, 2]
+    timbres = {split: {v.split("+")[1] for v in names} for split, names in voices.items()}
+    # no val, test or held-out timbre (espeak variant) is ever trained on
+    assert not timbres["train"] & (timbres["val"] | timbres["test"] | timbres["heldout"])
+    # the held-out split is a whole voice family that no other split uses
+    families = {split: {row["family"] for row in result.rows if row["split"] == split} for split in voices}
+    assert families["heldout"] == {"klatt"}
+    assert "klatt" not in families["train"] | families["val"] | families["test"]
+
+
+@needs_espeak
+def test_voice_families_cover_every_variant():
+    from demo.builders.digits import voice_families
+
+    families = voice_families()
+    assert {"klatt", "klatt2", "klatt4"} <= set(families["klatt"]) and "whisper" in families["breathy"]
+    assert "m1" in families["formant"] and "f1" in families["formant"]
+    every = [v for names in families.values() for v in names]
+    assert len(every) == len(set(every)) > 60
 
 
 @needs_espeak
@@ -61,7 +78,7 @@ def test_digits_test_images_are_unseen_in_training(digits):
     def pixels(split):
         return {Image.open(result.root / row["image"]).tobytes() for row in result.rows if row["split"] == split}
 
-    assert not pixels("train") & pixels("test")
+    assert not pixels("train") & (pixels("test") | pixels("val") | pixels("heldout"))
 
 
 @needs_espeak
@@ -78,8 +95,8 @@ def test_digits_sound_like_their_label(digits):
 
 @needs_espeak
 def test_digits_same_seed_same_dataset(tmp_path):
-    first = build_digits(tmp_path / "a", seed=5, n_voices=2)
-    second = build_digits(tmp_path / "b", seed=5, n_voices=2)
+    first = build_digits(tmp_path / "a", seed=5, n_voices=3, n_heldout_voices=1)
+    second = build_digits(tmp_path / "b", seed=5, n_voices=3, n_heldout_voices=1)
     assert first.rows == second.rows
     a = load_audio(tmp_path / "a" / first.rows[3]["sound"])[0]
     b = load_audio(tmp_path / "b" / second.rows[3]["sound"])[0]
@@ -99,7 +116,7 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 
     monkeypatch.setattr(digits_builder, "_speak", flaky)
     with pytest.raises(RuntimeError, match="simulated"):
-        build_digits(tmp_path / "digits", n_voices=2, workers=1)
+        build_digits(tmp_path / "digits", n_voices=3, n_heldout_voices=0, workers=1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -107,8 +124,8 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_builds_into_an_existing_empty_folder(tmp_path):
     target = tmp_path / "digits"
     target.mkdir()  # e.g. a TemporaryDirectory made by the caller
-    result = build_digits(target, n_voices=2)
-    assert (target / "manifest.csv").is_file() and len(read_manifest(target)) == result.count() == 20
+    result = build_digits(target, n_voices=3, n_heldout_voices=0)
+    assert (target / "manifest.csv").is_file() and len(read_manifest(target)) == result.count() == 30
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no staging folders left
 
 
@@ -117,14 +134,16 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
     target.mkdir()
     (target / "keep.txt").write_text("mine")
     with pytest.raises(ValueError, match="already exists and is not empty"):
-        build_digits(target, n_voices=2)
+        build_digits(target, n_voices=3)
     assert (target / "keep.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_voices": 1}, "n_voices must be >= 2"),
+    ({"n_voices": 2}, "n_voices must be >= 3"),
     ({"test_fraction": 1.0}, "test_fraction"),
-    ({"n_voices": 500}, "lower n_voices"),
+    ({"val_fraction": 0.5, "test_fraction": 0.5}, "must leave voices for training"),
+    ({"n_voices": 2000}, "ask for fewer voices"),
+    ({"heldout_family": "robots"}, "heldout_family must be one of"),
 ])
 def test_digits_bad_parameters(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
