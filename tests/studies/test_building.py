@@ -72,3 +72,44 @@ def test_correlation_needs_two_classes(media_root):
 def test_open_requires_main_trials(world):
     study = build_rating_study("r", world["checkpoints"])
     assert open_study(study).state == "open"
+
+
+def test_catch_and_practice_pictures_look_like_main_ones_to_a_script(media_root):
+    """Real photos (here 64x64 with an alpha channel) and the catch picture are served at the main
+    images' size and format, and the catch picture's file is no outlier in size."""
+    import io
+
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from studies.models import Trial
+    from studies.services import build_correlation_study, build_rating_study
+
+    from .conftest import make_world, save
+
+    world = make_world(sounds_per_class=3)
+    for pair in world["pairs"]:  # bigger real photos, in another mode
+        buffer = io.BytesIO()
+        Image.new("RGBA", (64, 64), (200, 30, 30, 128)).save(buffer, format="PNG")
+        pair.image = save(f"photos/{pair.pk}.png", buffer.getvalue())
+        pair.save()
+    rating = build_rating_study("r", world["checkpoints"], catch_trials=2, practice_trials=2)
+    correlation = build_correlation_study("c", world["checkpoints"][0], catch_trials=2, practice_trials=2)
+    for study in (rating, correlation):
+        served = {}
+        for trial in Trial.objects.filter(study=study).select_related("stimulus"):
+            for path in filter(None, (trial.stimulus.image, trial.stimulus.other_image)):
+                with default_storage.open(path) as handle:
+                    data = handle.read()
+                image = Image.open(io.BytesIO(data))
+                served.setdefault(trial.role, []).append((image.format, image.mode, image.size, len(data)))
+        assert {(f, m, s) for role in served.values() for f, m, s, _ in role} == {("PNG", "RGB", (8, 8))}, served
+        assert set(served) == {"main", "catch", "practice"}
+    main_sizes = [n for _, _, _, n in served["main"]]
+    # the rating study's catch picture (a generated image in shuffled blocks) is no outlier either
+    rating_catch = [len(default_storage.open(t.stimulus.image).read())
+                    for t in Trial.objects.filter(study=rating, role="catch").select_related("stimulus")]
+    rating_main = [len(default_storage.open(t.stimulus.image).read())
+                   for t in Trial.objects.filter(study=rating, role="main").select_related("stimulus")]
+    assert min(rating_main) * 0.8 <= min(rating_catch) and max(rating_catch) <= max(rating_main) * 1.2
+    assert main_sizes

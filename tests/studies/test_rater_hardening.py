@@ -276,3 +276,18 @@ def test_a_rater_is_read_once_per_few_seconds_per_process(client, study, setting
         assert participant_for_token(rater.token).pk == rater.pk
     assert len(first.captured_queries) == 1 and len(second.captured_queries) == 0
     assert participant_for_token("no-such-token") is None
+
+
+def test_a_join_takes_no_study_wide_lock_and_reads_no_assignments_of_others(client, study):
+    for _ in range(3):
+        join(client, study)
+    with CaptureQueriesContext(connection) as queries:
+        join(client, study)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not any("FOR UPDATE" in s and '"studies_study"' in s.split("FOR UPDATE")[0].split("FROM")[1].split()[0]
+                   for s in sql if "FOR UPDATE" in s and "FROM" in s)
+    locked = [s for s in sql if "FOR UPDATE" in s]
+    assert locked and all('FROM "studies_trial"' in s for s in locked)  # trial rows only, in id order
+    assert all("ORDER BY" in s for s in locked)
+    reads_of_assignments = [s for s in sql if s.startswith("SELECT") and 'FROM "studies_assignment"' in s]
+    assert not reads_of_assignments, reads_of_assignments  # work does not grow with the study's raters
