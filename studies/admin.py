@@ -15,7 +15,6 @@ from django.utils.html import format_html
 from gan.models import Checkpoint
 
 from .api.staff import csv_response, wants_excel
-from .assignment import close_if_complete
 from .charts import chart_context
 from .errors import BuildError
 from .export import table_to_csv_rows
@@ -161,8 +160,6 @@ class StudyAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("studies:rater", args=[participant.token]))
 
     def _results_context(self, request, study):
-        close_if_complete(study.pk)  # a study whose last rater's trials expired closes here
-        study.refresh_from_db()
         return {**self.admin_site.each_context(request), "study": study, "opts": self.model._meta,
                 "title": f"Results: {study.name}", **chart_context(study_results(study))}
 
