@@ -92,7 +92,7 @@ def import_job_pass(folder: Path, var: Path, index: int) -> tuple[float, dict]:
     code = (
         "import django, json, time; django.setup()\n"
         "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
-        "from gan.jobs import create_job, execute_job; from gan.models import Job\n"
+        "from jobs.engine import create_job, execute_job\n"
         f"job = create_job('import_videos', {{'dataset': 'bench', 'folder': {str(folder)!r}}}, enqueue=False)\n"
         "t = time.perf_counter(); execute_job(job.pk, 'bench'); t = time.perf_counter() - t\n"
         "job.refresh_from_db(); print(json.dumps({'seconds': t, 'status': job.status, 'metrics': job.metrics}))\n"

@@ -83,7 +83,7 @@ def test_embedded_defaults_sqlite_wal_and_filesystem_broker_run_a_job_end_to_end
         assert "succeeded" in result.stdout, result.stdout + result.stderr
         assert list((tmp_path / "broker").glob("*.msg")) == []  # the message was consumed
         stats = manage(env, "shell", "-c",
-                       "from gan.models import Job; j = Job.objects.get(); "
+                       "from jobs.models import Job; j = Job.objects.get(); "
                        "print(j.status, j.step, j.total, j.attempts)").stdout.split()[-4:]
         assert stats == ["succeeded", "8", "8", "1"]
     finally:
