@@ -4,6 +4,8 @@ from .evaluation import Evaluation, ImageSource, Metric
 from .generation import GeneratedImage
 from .ingest import ClassMap, ImportRecord, ImportStatus
 from .training import Checkpoint, TrainingRun
+from .try_sound import TrySound
 
 __all__ = ["Checkpoint", "ClassMap", "Dataset", "Evaluation", "GeneratedImage", "ImageSource", "ImportRecord",
-           "ImportStatus", "Metric", "Pair", "PairStatus", "Split", "TrainingRun"]
+           "ImportStatus", "Metric", "Pair", "PairStatus", "Split", "TrainingRun",
+           "TrySound"]
