@@ -5,10 +5,11 @@ Both classifiers that cleaning compares speak these classes: the image classifie
 SoundNet's object head (trained to mimic an ImageNet network, same order). Names come from
 torchvision's metadata (`imagenet_class_names`); nothing is downloaded.
 
-Groups: the standard class order follows the WordNet hierarchy for the animals (indices 0-397), so a
-block of consecutive indices is one branch of it (151 Chihuahua .. 268 Mexican hairless are every
-dog breed; 269 timber wolf starts the wild canines). Only such branches are groups; the artefacts
-(398-999) are in alphabetical order, where no group is obvious, and are named one by one.
+Groups: the standard class order follows the WordNet hierarchy for the animals (indices 0-397) and
+the foods, plants and landscapes at the end (924-999), so a block of consecutive indices is one
+branch of it (151 Chihuahua .. 268 Mexican hairless are every dog breed; 269 timber wolf starts the
+wild canines). Only such branches are groups; the artefacts (398-915) are in alphabetical order,
+where no group is obvious, and are named one by one.
 
 Name lookup is exact first. Ignoring case is a fallback that must find one class: "Cardigan" (264, a
 corgi) and "cardigan" (474, a sweater) are both real, so "CARDIGAN" is refused with both candidates.
@@ -72,6 +73,13 @@ GROUPS: dict[str, ClassGroup] = {g.name: g for g in (
     ClassGroup("primates", "apes, monkeys, lemurs", ((365, 384),)),
     ClassGroup("elephants", "tusker, Indian and African elephant", ((101, 101), (385, 386))),
     ClassGroup("animals", "every animal (the first 398 classes)", ((0, 397),)),
+    ClassGroup("vegetables", "cabbage, broccoli, cauliflower, squashes, cucumber, artichoke, pepper, cardoon",
+               ((936, 946),)),
+    ClassGroup("fruits", "Granny Smith, strawberry, orange, lemon, fig, pineapple, banana .. pomegranate",
+               ((948, 957),)),
+    ClassGroup("fungi", "mushroom, coral fungus, agaric .. bolete", ((947, 947), (991, 997))),
+    ClassGroup("landscapes", "alp, cliff, coral reef, geyser, lakeside .. valley, volcano (geological formations)",
+               ((970, 980),)),
 )}
 
 

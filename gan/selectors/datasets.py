@@ -54,3 +54,52 @@ def table1_csv(dataset: Dataset) -> str:
     rows = table1(dataset)
     return csv_text([TABLE1_COLUMNS, *([row[column] for column in TABLE1_COLUMNS] for row in rows)],
                     lineterminator="\n")
+
+
+# Splits every usable dataset needs; the others ('val', 'heldout') are checked only once in use.
+REQUIRED_SPLITS = (Split.TRAIN, Split.TEST)
+
+
+def split_table(dataset: Dataset) -> dict:
+    """Kept pairs and sources (groups) per class and split, for the splits in use:
+    {"splits": [...], "rows": [{"class": c, "<split>_pairs": n, "<split>_groups": g, ...}, ...]}."""
+    from collections import defaultdict
+
+    kept = dataset.pairs.filter(status=PairStatus.KEPT)
+    pairs = {(r["label"], r["split"]): r["n"] for r in kept.values("label", "split").annotate(n=Count("id"))}
+    groups = {(r["label"], r["split"]): r["n"]
+              for r in kept.values("label", "split").annotate(n=Count("group", distinct=True))}
+    in_use = {split for _, split in pairs}
+    splits = [s for s in Split.values if s in REQUIRED_SPLITS or s in in_use]
+    classes = [c for c in dataset.class_names if any((c, s) in pairs for s in Split.values)]
+    classes += sorted({label for label, _ in pairs} - set(classes))
+    rows = []
+    for label in classes:
+        row = defaultdict(int, {"class": label})
+        for split in splits:
+            row[f"{split}_pairs"] = pairs.get((label, split), 0)
+            row[f"{split}_groups"] = groups.get((label, split), 0)
+        rows.append(dict(row))
+    return {"splits": splits, "rows": rows}
+
+
+def split_warnings(dataset: Dataset, table: dict | None = None) -> list[str]:
+    """One line per empty cell of the split table that will bite later: a required split with no
+    pair at all, or a class with no pair in a split that is in use (no test images of that class to
+    score, or nothing to train it on)."""
+    table = table or split_table(dataset)
+    if not table["rows"]:
+        return [f"dataset {dataset.name!r} has no kept pairs: clean it (clean_dataset) or import curated labels"]
+    out = []
+    for split in table["splits"]:
+        if not any(row[f"{split}_pairs"] for row in table["rows"]):
+            out.append(f"the {split} split is empty: no kept pair is in it (split the dataset: split_dataset "
+                       f"{dataset.name})")
+    for row in table["rows"]:
+        sources = sum(row[f"{s}_groups"] for s in table["splits"])
+        for split in table["splits"]:
+            if row[f"{split}_pairs"] == 0 and any(r[f"{split}_pairs"] for r in table["rows"]):
+                hint = (f"; it has {sources} source(s) and a source never straddles the split, so it needs more "
+                        f"sources" if sources < 2 else "")
+                out.append(f"class {row['class']!r} has no {split} pairs{hint}")
+    return out

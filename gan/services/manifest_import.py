@@ -160,7 +160,7 @@ def check_row(manifest: Manifest, line: int, row: dict, *, max_pixels: int = DEF
         raise SourceError("broken_row", "empty label")
     split = check_cell(row.get("split"), "split", 16).lower() or Split.TRAIN
     if split not in Split.values:
-        raise SourceError("broken_row", f"split must be train or test, not {printable(split, 20)!r}")
+        raise SourceError("broken_row", f"split must be one of {', '.join(Split.values)}, not {printable(split, 20)!r}")
     group = check_cell(row.get("group"), "group", GROUP_MAX)
     sound = resolve_inside(manifest.folder, row.get("sound"), "sound")
     image = resolve_inside(manifest.folder, row.get("image"), "image")

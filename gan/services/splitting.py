@@ -11,6 +11,7 @@ from django.db import transaction
 from jobs.engine import create_job
 
 from ..models import Dataset, PairStatus, Split
+from ..selectors.datasets import split_warnings
 
 
 class SplitError(ValueError):
@@ -65,6 +66,7 @@ def split_dataset(dataset: Dataset, *, test_fraction: float = 0.1, seed: int = 0
             for start in range(0, len(pks), 500):
                 dataset.pairs.filter(pk__in=pks[start:start + 500]).update(split=side)
         dataset.split_seed = seed
+        summary["warnings"] = split_warnings(dataset)  # empty cells: a class with no test pairs, ...
         dataset.info = dict(dataset.info, split=summary)
         dataset.save(update_fields=["split_seed", "info"])
     return summary

@@ -1,4 +1,6 @@
 """Class maps for cleaning: list the class names a map may use, import a map from a file, show one."""
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
 
 from gan.ml.cleaning import ClassMap, ClassMapError
@@ -39,10 +41,8 @@ class Command(BaseCommand):
     help = "List ImageNet / SoundNet class names and groups, import a class map (JSON or CSV), show a map."
 
     def create_parser(self, prog_name, subcommand, **kwargs):
-        from argparse import RawDescriptionHelpFormatter
-
         return super().create_parser(prog_name, subcommand, epilog=EPILOG,
-                                     formatter_class=RawDescriptionHelpFormatter, **kwargs)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{list,import,show}")
@@ -59,6 +59,9 @@ class Command(BaseCommand):
         imported.add_argument("--replace", action="store_true", help="overwrite a map of the same name")
         shown = actions.add_parser("show", help="a map's classes with every ImageNet class they stand for")
         shown.add_argument("name", help="'paper' (the nine classes) or a stored map's name")
+        for sub in (listing, imported, shown):  # Django's --traceback, also after the action's arguments
+            sub.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
+                             help="raise on CommandError exceptions")
 
     def handle(self, *args, action, **options):
         try:

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from gan.ml.metrics import IS_ORDERS
 from gan.models import Checkpoint, Dataset, Evaluation, Metric
 from gan.services.scoring import CLASSIFIERS, EvaluationError, launch_evaluation
-from jobs.follow import follow_job
+from jobs.commands import add_run_options, follow
 
 
 class Command(BaseCommand):
@@ -28,8 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--class-map", default="{}",
                             help="for ImageNet classifiers: JSON (dataset class -> ImageNet class names "
                                  "or indices) or the name of a stored class map")
-        parser.add_argument("--inline", action="store_true", help="run here with a progress bar")
-        parser.add_argument("--wait", action="store_true", help="follow the queued job to its end")
+        add_run_options(parser)
 
     def handle(self, *args, **o):
         checkpoint = dataset = None
@@ -51,8 +50,8 @@ class Command(BaseCommand):
         except EvaluationError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"evaluate job #{job.pk}")
+        follow(self, job, o)
         if o["inline"] or o["wait"]:
-            follow_job(job, inline=o["inline"], stdout=self.stdout)
             for evaluation in Evaluation.objects.filter(job=job).order_by("id"):
                 self.stdout.write(f"  {evaluation.get_metric_display()}: {evaluation.label} "
                                   f"(n={evaluation.n_images}, {evaluation.classifier}"

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from gan.models import Checkpoint, TrainingRun
 from gan.services.generation import launch_generation
 from jobs.errors import JobError
-from jobs.follow import follow_job
+from jobs.commands import add_run_options, follow
 
 
 class Command(BaseCommand):
@@ -18,8 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="test", choices=["train", "test"])
         parser.add_argument("--no-clip", action="store_true", help="do not clip louder waveforms")
         parser.add_argument("--max-sounds", type=int, default=0)
-        parser.add_argument("--inline", action="store_true")
-        parser.add_argument("--wait", action="store_true")
+        add_run_options(parser)
 
     def handle(self, *args, **o):
         checkpoints = list(Checkpoint.objects.filter(pk__in=o["checkpoint"]))
@@ -40,5 +39,4 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"generation job #{job.pk}")
-        if o["inline"] or o["wait"]:
-            follow_job(job, inline=o["inline"], stdout=self.stdout)
+        follow(self, job, o)

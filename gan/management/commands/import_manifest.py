@@ -4,20 +4,21 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from gan.services.manifest_import import launch_manifest_import
-
-from ._ingest_common import add_run_options, launch_and_follow
+from jobs.commands import add_run_options, run
 
 
 class Command(BaseCommand):
-    help = "Import a CSV of sound/image files; broken rows and missing files are recorded, the rest imported."
+    help = ("Import a UTF-8 CSV whose header names sound and image (and optionally label, split, group); file "
+            "paths are relative to the CSV's folder and must stay inside it. A bad row is recorded with its "
+            "line and reason, the rest imported.")
 
     def add_arguments(self, parser):
-        parser.add_argument("dataset")
-        parser.add_argument("manifest", help="CSV path; relative file paths in it are relative to its folder")
+        parser.add_argument("dataset", help="dataset name (created if new; rows already imported are skipped)")
+        parser.add_argument("manifest", help="the CSV file (or a folder holding manifest.csv)")
         parser.add_argument("--image-size", type=int, default=64)
         parser.add_argument("--trust-labels", action="store_true", help="mark pairs kept (no cleaning needed)")
         add_run_options(parser)
 
-    def handle(self, *args, dataset, manifest, image_size, trust_labels, queue_only, **kw):
-        launch_and_follow(self, launch_manifest_import, queue_only=queue_only, dataset=dataset,
-                          manifest=str(Path(manifest).resolve()), image_size=image_size, trust_labels=trust_labels)
+    def handle(self, *args, dataset, manifest, image_size, trust_labels, **options):
+        run(self, launch_manifest_import, options, dataset=dataset, manifest=str(Path(manifest).resolve()),
+            image_size=image_size, trust_labels=trust_labels)

@@ -4,8 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from gan.services.ingest import launch_video_import
-
-from ._ingest_common import add_run_options, launch_and_follow
+from jobs.commands import add_run_options, run
 
 
 class Command(BaseCommand):
@@ -20,8 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-folder-labels", action="store_true", help="do not label videos by their folder")
         add_run_options(parser)
 
-    def handle(self, *args, dataset, source, frames, frame_size, segment_seconds, no_folder_labels, queue_only, **kw):
+    def handle(self, *args, dataset, source, frames, frame_size, segment_seconds, no_folder_labels, **options):
         where = {"folder": str(Path(source).resolve())} if Path(source).is_dir() else {"archive": str(Path(source).resolve())}
-        launch_and_follow(self, launch_video_import, queue_only=queue_only, dataset=dataset, n_frames=frames,
-                          frame_size=frame_size, segment_seconds=segment_seconds,
-                          label_from_folder=not no_folder_labels, **where)
+        run(self, launch_video_import, options, dataset=dataset, n_frames=frames, frame_size=frame_size,
+            segment_seconds=segment_seconds, label_from_folder=not no_folder_labels, **where)

@@ -1,9 +1,13 @@
 """Split a dataset into train/test by source video, stratified by class, seeded."""
 from django.core.management.base import BaseCommand
 
+from gan.selectors.datasets import split_table
 from gan.services.splitting import launch_split
+from jobs.commands import add_run_options, run
+from jobs.models import JobStatus
 
-from ._ingest_common import add_run_options, dataset_named, launch_and_follow
+from ._ingest_common import dataset_named
+from ._tables import split_lines, write_warnings
 
 
 class Command(BaseCommand):
@@ -16,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--include-discarded", action="store_true")
         add_run_options(parser)
 
-    def handle(self, *args, dataset, test_fraction, seed, include_discarded, queue_only, **kw):
-        launch_and_follow(self, launch_split, queue_only=queue_only, dataset=dataset_named(dataset),
-                          test_fraction=test_fraction, seed=seed, include_discarded=include_discarded)
+    def handle(self, *args, dataset, test_fraction, seed, include_discarded, **options):
+        target = dataset_named(dataset)
+        job = run(self, launch_split, options, dataset=target, test_fraction=test_fraction, seed=seed,
+                  include_discarded=include_discarded)
+        if job.status == JobStatus.SUCCEEDED:
+            table = split_table(target)
+            self.stdout.write("\n".join(split_lines(table)))
+            write_warnings(self, target, table)

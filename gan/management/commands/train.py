@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from gan.models import Dataset
 from gan.services.training import launch_training
 from jobs.errors import JobError
-from jobs.follow import follow_job
+from jobs.commands import add_run_options, follow
 
 
 class Command(BaseCommand):
@@ -22,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=float)
         parser.add_argument("--train", default="{}", help='JSON, e.g. {"batch_size": 64, "seed": 1}')
         parser.add_argument("--name", default="")
-        parser.add_argument("--inline", action="store_true",
-                            help="run in this process (no worker needed) with a progress bar")
-        parser.add_argument("--wait", action="store_true", help="follow the queued job to its end")
+        add_run_options(parser)
 
     def handle(self, *args, **o):
         try:
@@ -46,5 +44,4 @@ class Command(BaseCommand):
         except JobError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"training run #{run.pk} ({run}) as job #{run.job_id}")
-        if o["inline"] or o["wait"]:
-            follow_job(run.job, inline=o["inline"], stdout=self.stdout)
+        follow(self, run.job, o)

@@ -45,6 +45,10 @@ def test_unknown_names_suggest_close_ones_and_the_search_command():
     ("primates", "orangutan", "indri", 20),
     ("fish", "tench", "puffer", 16),
     ("birds", "cock", "albatross", 59),
+    ("vegetables", "head cabbage", "cardoon", 11),
+    ("fruits", "Granny Smith", "pomegranate", 10),
+    ("fungi", "mushroom", "bolete", 8),
+    ("landscapes", "alp", "volcano", 11),
 ])
 def test_groups_follow_the_hierarchy_blocks_of_the_class_order(group, first, last, count):
     indices = GROUPS[group].indices

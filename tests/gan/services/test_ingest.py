@@ -187,18 +187,19 @@ def test_import_and_split_commands(media_root, video_folder, monkeypatch):
 
     folder, _ = video_folder
     out = StringIO()
-    call_command("import_videos", "cmd", str(folder), "--frames", "2", stdout=out, stderr=StringIO())
+    call_command("import_videos", "cmd", str(folder), "--frames", "2", "--inline", stdout=out, stderr=StringIO())
     assert "succeeded" in out.getvalue() and '"failed": 6' in out.getvalue()
     assert Pair.objects.filter(dataset__name="cmd").count() == 6
     out = StringIO()
-    call_command("split_dataset", "cmd", "--include-discarded", "--test-fraction", "0.5", stdout=out, stderr=StringIO())
+    call_command("split_dataset", "cmd", "--include-discarded", "--test-fraction", "0.5", "--inline", stdout=out,
+                 stderr=StringIO())
     assert "succeeded" in out.getvalue()
     assert Dataset.objects.get(name="cmd").info["split"]["include_discarded"] is True
     with pytest.raises(CommandError, match="no dataset named 'nope'"):
         call_command("split_dataset", "nope", stdout=StringIO())
-    sent = []  # --queue-only hands the job to a worker: catch the message instead of sending it
+    sent = []  # without --inline the job goes to a worker: catch the message instead of sending it
     monkeypatch.setattr("jobs.engine.dispatch", lambda job_id, queue: sent.append((job_id, queue)))
-    call_command("import_videos", "queued", str(folder), "--queue-only", stdout=StringIO())
+    call_command("import_videos", "queued", str(folder), stdout=StringIO())
     job = Job.objects.get(kind="import_videos", status=JobStatus.QUEUED)
     assert sent == [(job.pk, "cpu")]
 
@@ -212,7 +213,7 @@ def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_p
     job = run("import_manifest", {"dataset": "digits", "manifest": str(build.manifest), "image_size": 32,
                                   "trust_labels": True})
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.metrics["imported"] == len(rows) == 40 and job.metrics["failed"] == 0
+    assert job.metrics["imported"] == len(rows) > 0 and job.metrics["failed"] == 0
     dataset = Dataset.objects.get(name="digits")
     assert dataset.class_names == sorted({row["label"] for row in rows})
     stored = {(p.group, p.split, p.label, p.status) for p in dataset.pairs.all()}
