@@ -7,7 +7,7 @@ from gan.ml.metrics import IS_ORDERS
 from gan.models import Dataset
 from gan.services.scoring import CLASSIFIERS
 from gan.services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
-from jobs.follow import follow_job
+from jobs.commands import add_run_options, follow
 
 
 def _csv(value):
@@ -37,9 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="{}", help='JSON overrides, e.g. {"g_width": 32}')
         parser.add_argument("--train", default="{}", help='JSON overrides, e.g. {"batch_size": 64}')
         parser.add_argument("--feature-options", default="{}", help='JSON, e.g. {"pooling": "segments"}')
-        parser.add_argument("--inline", action="store_true",
-                            help="run the suite in this process (no worker needed) with a progress bar")
-        parser.add_argument("--wait", action="store_true", help="follow the queued suite to its end")
+        add_run_options(parser)
 
     def handle(self, *args, **o):
         dataset = Dataset.objects.filter(name=o["dataset"]).first()
@@ -66,8 +64,8 @@ class Command(BaseCommand):
         except SuiteError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"suite job #{job.pk} on {dataset.name} ({o['preset']} preset)")
+        follow(self, job, o)
         if o["inline"] or o["wait"]:
-            follow_job(job, inline=o["inline"], stdout=self.stdout)
             from gan.reports import suite_report
 
             report = suite_report(job)
