@@ -10,8 +10,8 @@ objects with attributes); outputs are dataclasses whose ``to_dict()`` is JSON-re
 - studies.crossed: the two-way cluster-robust inference both use.
 - studies.screening: rater screening from catch trials.
 """
-from studies.records import CatchResult, JsonMixin, PairChoice, StatsInputError, Vote, field_of  # noqa: F401
-from studies.screening import (  # noqa: F401
+from studies.records import CatchResult, JsonMixin, PairChoice, StatsInputError, Vote, field_of
+from studies.screening import (
     RaterExclusion,
     ScreenedRecords,
     ScreeningReport,
@@ -20,7 +20,7 @@ from studies.screening import (  # noqa: F401
     apply_screening,
     screen_raters,
 )
-from studies.table5 import (  # noqa: F401
+from studies.table5 import (
     PAIRWISE_TESTS,
     SCORES,
     ConditionSummary,
@@ -28,4 +28,9 @@ from studies.table5 import (  # noqa: F401
     Table5Result,
     table5,
 )
-from studies.table6 import ANSWERS, AnswerShares, Table6Result, table6  # noqa: F401
+from studies.table6 import ANSWERS, AnswerShares, Table6Result, table6
+
+__all__ = ["ANSWERS", "PAIRWISE_TESTS", "SCORES", "AnswerShares", "CatchResult", "ConditionSummary", "JsonMixin",
+           "PairChoice", "PairwiseComparison", "RaterExclusion", "ScreenedRecords", "ScreeningReport",
+           "ScreeningResult", "ScreeningRule", "StatsInputError", "Table5Result", "Table6Result", "Vote",
+           "apply_screening", "field_of", "screen_raters", "table5", "table6"]
