@@ -138,3 +138,12 @@ def test_the_periodic_job_closes_a_study_when_every_item_has_its_votes(world):
     assert set(Trial.objects.filter(study=study, role=TrialRole.MAIN).values_list("vote_count", flat=True)) == {2}
     entry = client.post(f"/s/{study.public_key}/", {"consent": "yes"})
     assert entry.status_code == 410
+
+
+def test_the_upkeep_runs_on_celery_beat(settings):
+    from evalsite.celery import app
+
+    app.loader.import_default_modules()
+    assert "studies.maintain_studies" in app.tasks
+    entry = settings.CELERY_BEAT_SCHEDULE["studies-maintenance"]
+    assert entry["task"] == "studies.maintain_studies" and entry["schedule"] > 0
