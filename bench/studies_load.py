@@ -87,7 +87,7 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------------------------ load test
-BENCH_RATES = {"STUDIES_RATE_API_TOKEN": "100000/m",
+BENCH_RATES = {"STUDIES_RATE_API_TOKEN": "100000/m", "STUDIES_RATE_MEDIA_TOKEN": "100000/m",
                "STUDIES_RATE_JOIN_IP": "100000/m", "STUDIES_RATE_JOIN_STUDY": "100000/m"}
 
 

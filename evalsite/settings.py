@@ -180,6 +180,8 @@ STUDIES_RATES = {
     "join_study": env("STUDIES_RATE_JOIN_STUDY", default="1200/m"),
     "api_token": env("STUDIES_RATE_API_TOKEN", default="120/m"),
     "bad_token_ip": env("STUDIES_RATE_BAD_TOKEN_IP", default="60/m"),
+    # the page fetches every pending trial's sound and pictures at once (offline use)
+    "media_token": env("STUDIES_RATE_MEDIA_TOKEN", default="600/m"),
 }
 # Who may show the rater pages in a frame (CSP frame-ancestors): MTurk's ExternalQuestion is an
 # iframe on these sites. Every other page keeps X-Frame-Options: DENY.

@@ -203,7 +203,15 @@ def ranged_file_response(request, path: str, content_type: str):
 @require_GET
 def media(request, token: str, trial_key: str, slot: str):
     """A trial's sound or image, for the rater it was assigned to only."""
-    participant = _participant_or_404(token)
+    try:
+        limits.check(request, "media_token", token)
+        participant = participant_for_token(token)
+        if participant is None:
+            limits.check(request, "bad_token_ip")  # guessing tokens, as on the API
+            raise Http404("Unknown rater link.")
+    except RateLimited as error:
+        return HttpResponse(error.message, status=429, content_type="text/plain; charset=utf-8",
+                            headers={"Retry-After": str(error.retry_after)})
     assignment = (Assignment.objects.select_related("trial__stimulus")
                   .filter(public_key=trial_key, participant=participant)
                   .exclude(state=AssignmentState.EXPIRED).first())

@@ -130,6 +130,10 @@ def test_rate_limits_per_token_ip_and_study_answer_429_with_retry_after(client, 
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "bad_token_ip": "3/m"}
     guesses = [client.get(reverse("studies-api:rater-state", args=[f"guess{k}"])).status_code for k in range(5)]
     assert guesses == [404] * 3 + [429] * 2  # guessing tokens from one address
+    settings.STUDIES_RATES = {**settings.STUDIES_RATES, "media_token": "2/m"}
+    sound = state(client, other)["trials"][0]["sound_url"]
+    fetched = [client.get(sound) for _ in range(3)]
+    assert [r.status_code for r in fetched] == [200, 200, 429] and int(fetched[2]["Retry-After"]) >= 1
 
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "3/h"}
     settings.RATELIMIT_CACHE_PREFIX += "joins"
