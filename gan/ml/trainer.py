@@ -19,7 +19,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -79,7 +79,7 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train_cfg.lr, betas=train_cfg.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.lr, betas=train_cfg.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.d_lr or train_cfg.lr, betas=train_cfg.betas)
         self.sampler = ClassBalancedSampler(data.labels, train_cfg.seed)
         self.noise = torch.Generator().manual_seed(train_cfg.seed)   # CPU: identical draws on every device
         self.step = 0
@@ -375,9 +375,9 @@ class Trainer:
                 "checkpoint": str(last_path) if last_path else None, "metrics": values,
                 "elapsed_s": self.elapsed_s, "images_per_s": images / session_s if done else 0.0,
                 "device": str(self.device), "amp": self.use_amp, "channels_last": self.channels_last,
-                **self._validation_summary()}
+                **self.validation_summary()}
 
-    def _validation_summary(self) -> dict[str, Any]:
+    def validation_summary(self) -> dict[str, Any]:
         v = self.validation
         if not self.train_cfg.validate_every:
             return {}

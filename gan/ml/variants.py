@@ -153,6 +153,10 @@ class TrainConfig(_Serialisable):
     batch_size: int = 32
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    # D's own learning rate (None = lr, the paper's single 2e-4). A faster D than G (the two
+    # time-scale rule of Heusel et al., e.g. 4e-4 / 1e-4) keeps a spectrally normalised D ahead of G
+    # when there are few D steps.
+    d_lr: float | None = None
     d_steps: int = 1               # D updates per iteration
     g_steps: int = 5               # G updates per iteration, each on a fresh batch (the paper's 5:1)
     seed: int = 0
@@ -185,6 +189,8 @@ class TrainConfig(_Serialisable):
             _check_positive_number("TrainConfig", "epochs", self.epochs)
         _check_int("TrainConfig", "batch_size", self.batch_size, 1)
         _check_positive_number("TrainConfig", "lr", self.lr)
+        if self.d_lr is not None:
+            _check_positive_number("TrainConfig", "d_lr", self.d_lr)
         if (not isinstance(self.betas, tuple) or len(self.betas) != 2
                 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas)):
             raise ConfigError(f"TrainConfig.betas must be two numbers in [0, 1); got {self.betas!r}")

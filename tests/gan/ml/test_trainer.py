@@ -217,3 +217,14 @@ def test_validation_needs_a_validator_and_patience_needs_validation(tmp_path):
         Trainer(tiny_model(), "g", tiny_train(4, validate_every=2), toy_pairs(), tmp_path)
     with pytest.raises(ConfigError, match="patience needs validate_every"):
         tiny_train(4, patience=2)
+
+
+def test_d_can_learn_at_its_own_rate(tmp_path):
+    from gan.ml.variants import ConfigError
+
+    trainer = Trainer(tiny_model(), "g", tiny_train(2, lr=1e-4, d_lr=4e-4), toy_pairs(), tmp_path)
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [1e-4]
+    assert [g["lr"] for g in trainer.opt_d.param_groups] == [4e-4]
+    assert Trainer(tiny_model(), "g", tiny_train(2), toy_pairs(), tmp_path / "same").opt_d.param_groups[0]["lr"] == 2e-4
+    with pytest.raises(ConfigError, match="d_lr"):
+        tiny_train(2, d_lr=0)
