@@ -69,6 +69,7 @@ def demo_links() -> list[tuple[str, str]]:
         ("Admin (researchers)", "/admin/"),
         ("Jobs", "/admin/jobs/job/"),
         ("Training runs", "/admin/gan/trainingrun/"),
+        ("Try it: images from your own sound", "/gan/try/"),
         ("API docs", "/api/docs/"),
     ]
     for study in Study.objects.filter(name__startswith="Demo:").order_by("id"):

@@ -17,6 +17,11 @@ from .choices import FEATURE_CHOICES, POOLING_CHOICES
 from .media import image, thumbnail
 
 
+def try_link(ckpt: Checkpoint) -> str:
+    """The Try it page with this checkpoint chosen: images from a sound you upload or record."""
+    return format_html('<a href="{}?checkpoint={}">images from your own sound</a>', reverse("gan:try"), ckpt.pk)
+
+
 class TrainingLaunchForm(forms.ModelForm):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
     variant = forms.ChoiceField(choices=(), initial="g")
@@ -54,7 +59,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
                     "samples_thumb", "created_at")
     list_filter = ("variant", "dataset")
     readonly_fields = ("dataset", "variant", "feature_spec", "model_config", "train_config",
-                       "job_link", "job_progress", "loss_curve", "samples", "summary", "run_dir")
+                       "job_link", "job_progress", "try_it", "loss_curve", "samples", "summary", "run_dir")
     actions = ["generate_from_final"]
 
     class Media:
@@ -112,6 +117,11 @@ class TrainingRunAdmin(admin.ModelAdmin):
             return "-"
         return format_html('<a href="{}">{}</a>', reverse("admin:jobs_job_change", args=[run.job_id]), run.job)
 
+    @admin.display(description="try it")
+    def try_it(self, run):
+        result = run.checkpoints.filter(is_final=True).first() or run.checkpoints.order_by("-step").first()
+        return try_link(result) if result else "(no checkpoint yet)"
+
     @admin.display(description="loss curves")
     def loss_curve(self, run):
         return image(run.loss_plot.name, 720)
@@ -137,9 +147,13 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ("id", "run", "step", "is_final", "created_at")
+    list_display = ("id", "run", "step", "is_final", "created_at", "try_it")
     list_filter = ("is_final",)
-    readonly_fields = ("run", "step", "path", "is_final")
+    readonly_fields = ("run", "step", "path", "is_final", "try_it")
+
+    @admin.display(description="try it")
+    def try_it(self, ckpt):
+        return try_link(ckpt)
 
 
 @admin.register(GeneratedImage)

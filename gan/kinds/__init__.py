@@ -17,6 +17,7 @@ from ..services.scoring import EvaluateParams
 from ..services.splitting import SplitParams
 from ..services.suite import SuiteParams
 from ..services.training import TrainParams
+from ..services.try_sound import TrySoundParams
 
 register_kind("train", run="gan.kinds.train:run_training", queue="gpu", params=TrainParams,
               label="Train a GAN (one Table 4 row)")
@@ -34,3 +35,5 @@ register_kind("import_videos", run="gan.services.ingest:run_video_import", queue
               params=VideoImportParams, label="Import videos (frames + sound)")
 register_kind("import_manifest", run="gan.services.manifest_import:run_manifest_import", queue="cpu",
               params=ManifestImportParams, label="Import a CSV manifest of sound/image files")
+register_kind("try_sound", run="gan.kinds.try_sound:run_try_sound", queue="gpu", params=TrySoundParams,
+              label="Try it: images from an uploaded sound")
