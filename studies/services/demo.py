@@ -12,12 +12,13 @@ from .participants import rater_link
 
 
 @transaction.atomic
-def build_demo_studies(checkpoints: Sequence[Checkpoint], *, base_url: str = "http://127.0.0.1:8000",
+def build_demo_studies(checkpoints: Sequence[Checkpoint], *, correlation_checkpoint: Checkpoint | None = None,
+                       base_url: str = "http://127.0.0.1:8000",
                        sounds_per_class: int | None = 2, target_votes: int = 3,
                        trials_per_participant: int | None = None, catch_trials: int = 2,
                        practice_trials: int = 1, created_by=None) -> dict:
     """Build and open a rating study over `checkpoints` (Table 5 rows, in order) and a correlation study
-    over the last (best) one. Returns {"rating": {"study", "link"}, "correlation": {"study", "link"}}.
+    over `correlation_checkpoint` (default: the last, best, of `checkpoints`). Returns {"rating": {"study", "link"}, "correlation": {"study", "link"}}.
 
     Catch and practice trials need real photos in the checkpoints' dataset; where there are none the
     demo builds without them rather than failing.
@@ -27,16 +28,17 @@ def build_demo_studies(checkpoints: Sequence[Checkpoint], *, base_url: str = "ht
         raise ValueError("build_demo_studies needs at least one checkpoint")
     common = {"sounds_per_class": sounds_per_class, "target_votes": target_votes,
               "trials_per_participant": trials_per_participant, "created_by": created_by}
+    correlated = correlation_checkpoint or checkpoints[-1]
     rating = build_rating_study("Demo: rating (Table 5)", checkpoints, catch_trials=catch_trials,
                                 practice_trials=practice_trials, **common)
     try:
         with transaction.atomic():
-            correlation = build_correlation_study("Demo: correlation (Table 6)", checkpoints[-1],
+            correlation = build_correlation_study("Demo: correlation (Table 6)", correlated,
                                                   catch_trials=catch_trials, practice_trials=practice_trials, **common)
     except ValueError as error:
         if "real photos" not in str(error):
             raise
-        correlation = build_correlation_study("Demo: correlation (Table 6)", checkpoints[-1], catch_trials=0,
+        correlation = build_correlation_study("Demo: correlation (Table 6)", correlated, catch_trials=0,
                                               practice_trials=0, **common)
     open_study(rating)
     open_study(correlation)

@@ -16,3 +16,32 @@ def test_every_demo_link_opens(client, staff_user, media_root):
     client.force_login(staff_user)
     for label, path in links.items():
         assert client.get(path).status_code == 200, (label, path)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_prepare_demo_trains_the_instrument_and_digit_models_and_opens_both_studies(media_root):
+    from demo.prepare import DEMO_MODELS, prepare_demo
+    from gan.models import Checkpoint, Dataset, GeneratedImage, TrainingRun
+    from studies.models import Study
+
+    result = prepare_demo(quick=True)
+    assert set(Dataset.objects.values_list("name", flat=True)) == {"instruments", "digits"}
+    instruments = Dataset.objects.get(name="instruments")
+    assert set(instruments.pairs.values_list("split", flat=True)) == {"train", "val", "test", "heldout"}
+    assert set(result["checkpoints"]) == {m.name for m in DEMO_MODELS}
+    g = result["checkpoints"]["demo-instruments-g"]
+    assert g.run.variant == "g" and g.run.feature_spec["kind"] == "soundnet" and g.run.dataset == instruments
+    assert GeneratedImage.objects.filter(checkpoint=g, volume=3.0).exists()
+    rating = Study.objects.get(name__startswith="Demo: rating")
+    assert _datasets_of(rating) == {"instruments"}
+    correlation = Study.objects.get(name__startswith="Demo: correlation")
+    assert _datasets_of(correlation) == {"digits"}
+    runs = TrainingRun.objects.count()
+    prepare_demo(quick=True)                       # idempotent: reuses everything
+    assert TrainingRun.objects.count() == runs and Checkpoint.objects.filter(is_final=True).count() == 3
+
+
+def _datasets_of(study) -> set:
+    return {s.generated_image.checkpoint.run.dataset.name
+            for s in study.stimuli.filter(generated_image__isnull=False).select_related("generated_image__checkpoint__run__dataset")}
