@@ -16,11 +16,12 @@ def cutout(path: Path) -> Image.Image:
     return image.crop(box)
 
 
-def _background(rng: np.random.Generator, size: int) -> Image.Image:
-    """A plain scene: sky gradient over a ground band, or a soft two-colour gradient, with texture."""
+def _background(rng: np.random.Generator, size: int, scenes: bool = True) -> Image.Image:
+    """A plain scene (sky gradient over a ground band; 60% when `scenes`) or a soft two-colour
+    gradient, with a little texture."""
     rows = np.linspace(0.0, 1.0, size)[:, None, None]
     top, bottom = rng.uniform(0.15, 0.95, 3), rng.uniform(0.1, 0.9, 3)
-    if rng.random() < 0.6:
+    if scenes and rng.random() < 0.6:
         top = np.array([rng.uniform(0.4, 0.8), rng.uniform(0.6, 0.9), rng.uniform(0.8, 1.0)])
         ground = rng.uniform(0.2, 0.6, 3) * np.array([0.9, 1.0, 0.6])
         horizon = rng.uniform(0.5, 0.8)
@@ -34,11 +35,12 @@ def _background(rng: np.random.Generator, size: int) -> Image.Image:
 
 
 def augment_image(obj: Image.Image, rng: np.random.Generator, size: int, plain: bool,
-                  max_rotation: float = 0.0, fill: tuple[float, float] = (0.55, 0.95)) -> Image.Image:
+                  max_rotation: float = 0.0, fill: tuple[float, float] = (0.55, 0.95),
+                  scenes: bool = True) -> Image.Image:
     """Cut-out on a background: flip, rotation (up to +-max_rotation degrees), colour jitter, scale
     (the longer side fills a share of the frame drawn from `fill`), position, then a random crop."""
     canvas_size = size * 2  # compose at 2x and downsample: smoother edges on the small output
-    canvas = _background(rng, canvas_size)
+    canvas = _background(rng, canvas_size, scenes)
     if not plain:
         if rng.random() < 0.5:
             obj = obj.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
