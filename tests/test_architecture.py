@@ -155,30 +155,46 @@ staff = Client()
 staff.force_login(get_user_model().objects.get(username="staff"))
 statuses.append(staff.get("/admin/").status_code)
 statuses.append(staff.get("/admin/jobs/job/").status_code)
-print(json.dumps({"after_setup": after_setup, "after_rater": after_rater,
-                  "after_admin": "torch" in sys.modules, "statuses": statuses}))
+after_admin = "torch" in sys.modules
+# Try it: the page, an upload (checked with libsndfile), and a request for images (a queued job)
+import io, numpy, soundfile
+wav = io.BytesIO()
+soundfile.write(wav, (0.3 * numpy.sin(numpy.arange(8000) / 5)).astype("float32"), 16000, format="WAV")
+wav.seek(0)
+wav.name = "tone.wav"
+statuses.append(staff.get("/gan/try/").status_code)
+upload = staff.post("/gan/try/sounds/", {"sound": wav})
+statuses.append(upload.status_code)
+statuses.append(staff.post("/gan/try/images/", {"sound": upload.json()["sound"]["id"],
+                                                "checkpoint": sys.argv[2]}).status_code)
+print(json.dumps({"after_setup": after_setup, "after_rater": after_rater, "after_admin": after_admin,
+                  "after_try": "torch" in sys.modules, "statuses": statuses}))
 """
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_web_tier_never_loads_torch(media_root, staff_user):
     """A fresh process like a gunicorn worker: set up Django, serve a rater (study link, consent,
-    rater page, the rater API) and a staff member (admin index, jobs list); torch stays out."""
+    rater page, the rater API) and a staff member (admin index, jobs list, the Try it page, a sound
+    upload and an image request); torch stays out."""
     import os
 
     from studies.services import build_rating_study, open_study
     from tests.celery_worker import test_database_url
     from tests.studies.conftest import make_world
 
-    study = build_rating_study("torch-free", make_world()["checkpoints"])
+    checkpoints = make_world()["checkpoints"]
+    study = build_rating_study("torch-free", checkpoints)
     open_study(study)
+    (media_root / checkpoints[0].path).parent.mkdir(parents=True, exist_ok=True)
+    (media_root / checkpoints[0].path).write_bytes(b"weights")  # the Try it page checks the file is there
     env = {**os.environ, "DATABASE_URL": test_database_url(), "MEDIA_ROOT": str(media_root)}
-    out = subprocess.run([sys.executable, "-c", WEB_WORKER, study.public_key], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", WEB_WORKER, study.public_key, str(checkpoints[0].pk)], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["statuses"] == [200, 200, 200, 200, 200]
-    assert result == {**result, "after_setup": False, "after_rater": False, "after_admin": False}
+    assert result["statuses"] == [200, 200, 200, 200, 200, 200, 201, 202]
+    assert result == {**result, "after_setup": False, "after_rater": False, "after_admin": False, "after_try": False}
 
 
 def test_importing_every_job_kind_does_not_initialise_cuda():

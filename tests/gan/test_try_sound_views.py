@@ -226,7 +226,8 @@ def test_missing_images_start_one_job_and_existing_ones_are_served_from_disk(sta
     made.parent.mkdir(parents=True)
     made.write_bytes(b"\x89PNG")
     read = staff.get(IMAGES, ask).json()
-    assert read["job"] is None and read["images"][0]["url"] == f"/gan/media/{image_relative(sound.pk, checkpoint.pk, 2.0, 7)}"
+    assert read["job"] is None
+    assert read["images"][0]["url"] == f"/gan/media/{image_relative(sound.pk, checkpoint.pk, 2.0, 7)}"
     assert read["images"][1]["url"] is None
     partial = staff.post(IMAGES, ask)
     assert partial.status_code == 202 and Job.objects.count() == 2

@@ -1,6 +1,7 @@
 """The try_sound job end to end on a tiny trained checkpoint: PNGs at their paths with provenance, one z
 per (sound, seed), volume through the checkpoint's own features, and generators kept loaded."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -76,8 +77,6 @@ def test_the_same_request_makes_the_same_image_and_keeps_the_generator_loaded(ch
     # a checkpoint rewritten in place is loaded again, never served stale
     path = media_root / checkpoint.path
     stat = path.stat()
-    import os
-
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     run(launch_try_sound(sound, [checkpoint], volumes=[1.0], seeds=[3], enqueue=False))
     assert kind._generator.cache_info().misses == 2
@@ -87,7 +86,8 @@ def test_a_request_is_answered_from_disk_once_its_images_exist(checkpoint, sound
     state, job = request_images(sound, [checkpoint], 1.0, 0)
     assert state[0]["image"] is None and job.status == JobStatus.QUEUED
     again, same_job = request_images(sound, [checkpoint], 1.0, 0)
-    assert same_job.pk == job.pk and Job.objects.filter(kind="try_sound").count() == 1  # the same request again: the same job
+    # the same request again while the first is queued: the same job
+    assert same_job.pk == job.pk and Job.objects.filter(kind="try_sound").count() == 1
     run(job)
     state, no_job = request_images(sound, [checkpoint], 1.0, 0)
     assert no_job is None and state[0]["image"] == image_relative(sound.pk, checkpoint.pk, 1.0, 0)
@@ -99,4 +99,5 @@ def test_a_sound_deleted_before_the_job_runs_fails_it_in_one_line(checkpoint, so
     sound.delete()
     execute_job(job.pk, "test")
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and job.error == f"sound {job.params['sound_id']} does not exist (it was deleted)"
+    assert job.status == JobStatus.FAILED
+    assert job.error == f"sound {job.params['sound_id']} does not exist (it was deleted)"
