@@ -61,6 +61,8 @@ def run_suite(ctx: JobContext, p: SuiteParams) -> dict:
         run = TrainingRun.objects.get(pk=cell["run_id"])
         cell["status"] = _run_status(run, cell["jobs"]["train"] in diverged)
         cell["step"] = run.summary.get("best_step") or run.summary.get("step")
+        cell["iterations"] = run.summary.get("step")
+        cell["elapsed_s"] = round(run.summary.get("elapsed_s") or 0.0, 1)
     live = [c for c in cells if c["status"] != "diverged"]
 
     for cell in live:

@@ -159,7 +159,8 @@ def _seeded_row(key: str, label: str, entry: dict, probe: dict) -> Row:
     for cell in entry["cells"]:
         row.seeds.append({"seed": cell.get("seed", 0), "status": cell.get("status", "completed"),
                           "step": cell.get("step"), "run_id": cell.get("run_id"),
-                          "checkpoint_id": cell.get("checkpoint_id")})
+                          "checkpoint_id": cell.get("checkpoint_id"), "iterations": cell.get("iterations"),
+                          "elapsed_s": cell.get("elapsed_s")})
         if cell.get("status") == "diverged":
             continue
         latest: dict[str, object] = {}

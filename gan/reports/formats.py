@@ -102,6 +102,17 @@ def to_markdown(report: Report) -> str:
                      for v in volume["per_volume"].values()]
             out.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " | "
                        + _interval_text(volume["spearman_rho"], volume["ci"], "") + f" | {volume['seeds']} |")
+    timed = list({r.key: r for t in report.tables for r in t.rows if any(s.get("elapsed_s") for s in r.seeds)}.values())
+    if timed:
+        out += ["", "## Training per row", "",
+                "Iterations run, the iteration validation picked and the training time of each seed "
+                "(status: converged = validation stopped improving; cap = stopped at the iteration cap).", "",
+                "| row | seed | status | iterations | picked | minutes |", "|---|---|---|---|---|---|"]
+        for row in timed:
+            for seed in row.seeds:
+                minutes = f"{seed['elapsed_s'] / 60:.1f}" if seed.get("elapsed_s") else "-"
+                out.append(f"| {_md_escape(row.label)} | {seed['seed']} | {seed['status']} | "
+                           f"{seed.get('iterations') or '-'} | {seed.get('step') or '-'} | {minutes} |")
     if report.verdicts:
         out += ["", "## Verdicts on the paper's claims", "",
                 "From the seeds' 95% intervals: *holds* when every comparison the claim makes is above zero, "

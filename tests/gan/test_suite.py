@@ -175,7 +175,7 @@ def test_a_seeded_suite_selects_on_validation_and_reports_intervals_ceilings_and
     assert all(v["verdict"] in ("holds", "does not hold", "inconclusive", "not measured") for v in report.verdicts)
     markdown = to_markdown(report)
     assert "## Verdicts on the paper's claims" in markdown and "mean over 2 seeds" in markdown
-    assert "Linear-probe ceiling" in markdown
+    assert "Linear-probe ceiling" in markdown and "## Training per row" in markdown
 
 
 @pytest.mark.slow
