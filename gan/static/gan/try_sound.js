@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   const POLL_MS = 300;
+  const QUEUED_HINT_S = 15;  // a job still queued this long: probably no worker on its queue
   const root = document.getElementById("try");
   const csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
   const el = (id) => document.getElementById(id);
@@ -153,7 +154,7 @@
         img.dataset.seed = answer.seed;
       }
       figure.classList.toggle("pending", !entry.url);
-      figure.querySelector("figcaption").textContent = "#" + entry.checkpoint + ": " + entry.label +
+      figure.querySelector("figcaption").textContent = "checkpoint #" + entry.checkpoint + ": " + entry.label +
         " · volume " + answer.volume + "x · seed " + answer.seed;
       shown.push(figure);
     }
@@ -183,6 +184,7 @@
   }
 
   async function follow(jobId, number, params) {
+    const started = Date.now();
     while (number === latest) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       if (number !== latest) return;
@@ -194,7 +196,13 @@
       } catch (e) { continue; }  // offline for a moment: ask again at the next tick
       if (!job || number !== latest) return;
       progress.value = job.progress;
-      if (!job.finished) { say("Making the images: " + job.status + (job.message ? ", " + job.message : "")); continue; }
+      if (!job.finished) {
+        const waited = Math.round((Date.now() - started) / 1000);
+        say(job.status === "queued" && waited >= QUEUED_HINT_S
+          ? "Job #" + jobId + " has waited " + waited + " s for a worker: is one serving the gpu queue?"
+          : "Making the images: " + job.status + (job.message ? ", " + job.message : ""));
+        continue;
+      }
       progress.hidden = true;
       if (job.status !== "succeeded") { say("The job " + job.status + ": " + job.message, true); return; }
       const response = await fetch(root.dataset.imagesUrl + "?" + params, { credentials: "same-origin" });
