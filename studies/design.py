@@ -67,9 +67,9 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     0/1 variable per candidate trial.
 
     Constraints, in the order they are given up when the candidates make them impossible:
-    no class more than one ahead of another within a condition; conditions and classes each
-    within one of the others (counting what the rater holds); each sound at most once (or as
-    few times as the counts allow). Cost: the trials' loads (fill items evenly), random among equals.
+    no class more than one ahead of another within a condition; each sound at most once (or as
+    few times as the counts allow); conditions and classes each within one of the others
+    (counting what the rater holds). Cost: the trials' loads (fill items evenly), random among equals.
     """
     cells = sorted({(s.condition, s.sound_class) for s in slots}, key=str)
     conditions = sorted({c for c, _ in cells}, key=str)
@@ -114,7 +114,8 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     cost = np.concatenate([np.array([s.load for s in slots], dtype=float)
                            + 0.5 * np.array([rng.random() for _ in slots]), np.zeros(levels)])
     upper = np.concatenate([np.ones(len(slots)), np.full(levels, len(slots) + len(held))])
-    for wanted in (("pairwise", "margins", "distinct"), ("margins", "distinct"), ("distinct",), ()):
+    # Conditions and classes even matters most (the tables compare them); a sound heard twice next.
+    for wanted in (("pairwise", "margins", "distinct"), ("margins", "distinct"), ("margins",), ()):
         parts = [blocks["total"]] + [blocks[name] for name in wanted]
         matrix = sparse.vstack([m if m.shape[1] == len(slots) + levels else sparse.hstack(
             [m, sparse.csr_matrix((m.shape[0], levels))]) for m, _, _ in parts]).tocsr()

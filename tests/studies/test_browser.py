@@ -9,6 +9,7 @@ import json
 import pytest
 from django.db import connections
 
+from studies.assignment import maintain_studies
 from studies.models import Response, StudyKind
 from studies.services import build_correlation_study, build_rating_study, open_study
 
@@ -143,5 +144,6 @@ def test_rater_completes_both_studies_in_a_real_browser(browser, live_server, me
         sent = complete_study(browser, live_server, study, total, offline_at=total - 1)
         summary, rows = staff_csv(browser, live_server, study)
         check_outcome(study, sent, summary, rows)
+        maintain_studies()  # the periodic job closes a study whose items all have their votes
         study.refresh_from_db()
         assert study.state == "closed"  # every item got its (one) vote
