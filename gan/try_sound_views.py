@@ -27,7 +27,7 @@ from .admin.media import media_url
 from .models import Checkpoint
 from .services.sound_upload import (MAX_SECONDS, MAX_UPLOAD_BYTES, SoundRefused, check_sound_file,
                                     store_sound, too_big, upload_on_disk)
-from .services.try_sound import (MAX_CHECKPOINTS, MAX_SEED, MAX_VOLUME, TryRequestError, canonical_seed,
+from .services.try_sound import (MAX_CHECKPOINTS, MAX_ID, MAX_SEED, MAX_VOLUME, TryRequestError, canonical_seed,
                                  canonical_volume, checkpoint_ids, checkpoint_label, existing_checkpoints,
                                  existing_sound, images_state, request_images)
 
@@ -45,7 +45,7 @@ def _error(message: str, status: int = 400) -> JsonResponse:
 def try_page(request):
     chosen = []
     for part in request.GET.getlist("checkpoint"):
-        chosen += [int(x) for x in part.split(",") if x.strip().isdigit()]
+        chosen += [int(x) for x in part.split(",") if x.strip().isdigit() and int(x) <= MAX_ID]
     listed = list(Checkpoint.objects.select_related("run__dataset").filter(is_final=True)
                   .order_by("-run__created_at", "-run_id")[:CHECKPOINTS_LISTED])
     extra = Checkpoint.objects.select_related("run__dataset").filter(pk__in=chosen).exclude(

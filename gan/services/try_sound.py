@@ -22,6 +22,8 @@ MAX_VOLUME = 10.0
 VOLUME_STEP = 0.01  # volumes are kept to two decimals: one image file per slider position, not per float
 MAX_SEED = 2 ** 32 - 1
 IMAGES_FOLDER = "try/images"
+# Ids above this exist in no table, and SQLite cannot even be asked about them (OverflowError)
+MAX_ID = 2 ** 63 - 1
 
 
 class TryRequestError(ValueError):
@@ -77,7 +79,7 @@ def checkpoint_ids(values) -> list[int]:
 def existing_checkpoints(ids: list[int]) -> list[Checkpoint]:
     """The checkpoints, in the order asked, each with its file on disk; TryRequestError naming any
     that does not exist or whose file is gone."""
-    found = Checkpoint.objects.select_related("run__dataset").in_bulk(ids)
+    found = Checkpoint.objects.select_related("run__dataset").in_bulk([i for i in ids if i <= MAX_ID])
     missing = [i for i in ids if i not in found]
     if missing:
         raise TryRequestError(f"checkpoint{'s' if len(missing) > 1 else ''} "
@@ -92,7 +94,7 @@ def existing_sound(value) -> TrySound:
     text = str(value).strip() if value is not None else ""
     if not text.isdigit():
         raise TryRequestError("sound must be the id of an uploaded sound: upload one first")
-    sound = TrySound.objects.filter(pk=int(text)).first()
+    sound = TrySound.objects.filter(pk=int(text)).first() if int(text) <= MAX_ID else None
     if sound is None:
         raise TryRequestError(f"sound {text} does not exist: upload it again")
     return sound

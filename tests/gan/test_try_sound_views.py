@@ -246,3 +246,23 @@ def test_image_requests_are_staff_only(client, plain_user, sound, checkpoint):
     client.force_login(plain_user)
     assert client.post(IMAGES, {"sound": sound.pk, "checkpoint": checkpoint.pk}).status_code == 403
     assert Job.objects.count() == 0
+
+
+def test_ids_beyond_any_database_integer_are_a_400_not_a_500(staff, sound, checkpoint):
+    huge = "9" * 30
+    assert staff.get(PAGE, {"checkpoint": huge}).status_code == 200
+    response = staff.post(IMAGES, {"sound": sound.pk, "checkpoint": huge})
+    assert response.status_code == 400 and response.json() == {"error": f"checkpoint {huge} does not exist"}
+    response = staff.post(IMAGES, {"sound": huge, "checkpoint": checkpoint.pk})
+    assert response.status_code == 400 and response.json() == {"error": f"sound {huge} does not exist: upload it again"}
+
+
+def test_the_admin_links_to_the_page(staff, sound, checkpoint):
+    index = staff.get("/admin/").content.decode()
+    assert 'href="/admin/gan/trysound/"' in index
+    sounds = staff.get("/admin/gan/trysound/").content.decode()
+    assert 'href="/gan/try/"' in sounds and "take.wav" in sounds
+    run_page = staff.get(f"/admin/gan/trainingrun/{checkpoint.run_id}/change/").content.decode()
+    assert f'href="/gan/try/?checkpoint={checkpoint.pk}"' in run_page
+    assert f'href="/gan/try/?checkpoint={checkpoint.pk}"' in staff.get("/admin/gan/checkpoint/").content.decode()
+    assert 'href="/gan/try/"' in staff.get("/admin/gan/trainingrun/").content.decode()
