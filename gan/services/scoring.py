@@ -117,24 +117,39 @@ def class_index_map(classifier_name: str, output_names, dataset: Dataset, class_
     """For each classifier output, the dataset class it stands for (-1 = none of them).
 
     The domain classifier's outputs are the dataset's classes. For ImageNet classifiers each dataset
-    class names its ImageNet classes (class_map, else the class name itself, case-insensitive).
+    class names its ImageNet classes (class_map, else the class name itself) with the entries a class
+    map takes (gan.ml.imagenet_classes.resolve_entry): names matched exactly, so 'Cardigan' (a corgi)
+    is never 'cardigan' (a sweater), indices, ranges and groups.
     """
-    names = [n.lower() for n in output_names]
+    from ..ml.imagenet_classes import ClassLookupError, resolve_entry
+
+    names = list(output_names)
     mapping = np.full(len(names), -1, dtype=np.int64)
-    missing = []
+    missing, problems = [], []
     for index, dataset_class in enumerate(dataset.class_names):
+        explicit = dataset_class in class_map
         wanted = class_map.get(dataset_class, [dataset_class])
         wanted = [wanted] if isinstance(wanted, (str, int)) else wanted
-        # entries are output names or output indices, as in the cleaning ClassMap
-        text = {w.lower() for w in wanted if isinstance(w, str)}
-        hits = [i for i, n in enumerate(names) if n in text or i in wanted]
+        hits: set[int] = set()
+        for entry in wanted:
+            try:
+                hits.update(i for i in resolve_entry(entry, names) if i < len(names))
+            except ClassLookupError as exc:
+                if explicit:   # a dataset class's own name need not be an ImageNet class
+                    problems.append(f"{dataset_class}: {exc}")
         if not hits:
             missing.append(dataset_class)
-        mapping[hits] = index
+        taken = sorted(i for i in hits if mapping[i] >= 0)
+        if taken:
+            problems.append(f"{dataset_class} and {dataset.class_names[mapping[taken[0]]]} both claim output "
+                            f"{taken[0]} ({names[taken[0]]}); each classifier output may stand for one class only")
+        mapping[sorted(hits)] = index
+    if problems:
+        raise EvaluationError("class map: " + "; ".join(problems))
     if missing:
         raise EvaluationError(
             f"class consistency with {classifier_name} needs each dataset class mapped to its classes; "
-            f"{missing} match none (give class_map, e.g. {{\"dog\": [\"beagle\", \"golden retriever\"]}}, "
+            f"{missing} match none (give class_map, e.g. {{\"dog\": [\"beagle\", \"group:dog-breeds\"]}}, "
             "or use the domain classifier)")
     return mapping
 

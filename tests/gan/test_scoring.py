@@ -148,3 +148,20 @@ def test_class_map_maps_imagenet_outputs_to_dataset_classes(tones):
     # output indices work too, as in the cleaning class maps
     by_index = scoring.class_index_map("net", names, tones, {"high": [3], "low": [2], "mid": [0, "tiger cat"]})
     assert by_index.tolist() == mapping.tolist()
+
+
+def test_class_map_names_are_exact_before_case_and_never_ambiguous(tones):
+    from gan.ml.classifiers import imagenet_class_names
+
+    imagenet = imagenet_class_names()
+    mapping = scoring.class_index_map("net", imagenet, tones, {"high": ["Cardigan"], "low": ["cardigan"],
+                                                               "mid": ["beagle"]})
+    assert np.flatnonzero(mapping == 0).tolist() == [264] and np.flatnonzero(mapping == 1).tolist() == [474]
+    dogs = scoring.class_index_map("net", imagenet, tones, {"high": ["group:dog-breeds"], "low": ["cardigan"],
+                                                            "mid": ["tabby"]})
+    assert (dogs == 0).sum() == 118 and dogs[264] == 0 and dogs[474] == 1
+    with pytest.raises(EvaluationError, match="both claim output 264"):
+        scoring.class_index_map("net", imagenet, tones, {"high": ["Cardigan"], "low": ["cardigan"],
+                                                         "mid": ["group:dog-breeds"]})
+    with pytest.raises(EvaluationError, match="CARDIGAN.*264.*474|ambiguous"):
+        scoring.class_index_map("net", imagenet, tones, {"high": ["CARDIGAN"], "low": ["beagle"], "mid": ["tabby"]})
