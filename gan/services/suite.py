@@ -66,7 +66,7 @@ class Preset:
 # Model selection: class consistency on the dataset's 'val' sounds (training sources, material never
 # trained on) every `validate_every` iterations; the best checkpoint is the row's result, and a row
 # stops once `patience` validations in a row brought nothing (converged) or at its cap.
-SELECTION = {"validate_every": 250, "patience": 4, "min_delta": 0.005, "keep_checkpoints": "best-and-last"}
+SELECTION = {"validate_every": 200, "patience": 3, "min_delta": 0.01, "keep_checkpoints": "best-and-last"}
 
 PRESETS = {
     # A demo of the machinery in minutes: one seed, a fixed 300 iterations, no model selection.
@@ -77,13 +77,13 @@ PRESETS = {
                     children="inline", table4_fallback="mfcc", torch_threads=1),
     # Sized for 2 CPU cores: 32x32, width 32, batch 32, one D and one G step per iteration (the paper
     # trains G five times per D step; on 2 cores that costs 3.5x per iteration and REFERENCE.md's
-    # check found the ratio changed little), each row until validation stops improving (cap 3000
-    # iterations), three seeds, two rows at a time.
-    "cpu": Preset("cpu", "2 CPU cores: 32x32, width 32, D:G 1:1, until validation plateaus (cap 3000 "
+    # check found the ratio changed little), each row until validation stops improving (cap 2000
+    # iterations, about 5 minutes on an idle core), three seeds, two rows at a time.
+    "cpu": Preset("cpu", "2 CPU cores: 32x32, width 32, D:G 1:1, until validation plateaus (cap 2000 "
                          "iterations), 3 seeds",
                   model={"g_width": 32, "d_width": 32, "z_dim": 10, "image_size": 32},
-                  train={"iterations": 3000, "batch_size": 32, "d_steps": 1, "g_steps": 1,
-                         "checkpoint_every": 250, "sample_every": 1000, "log_every": 25, **SELECTION},
+                  train={"iterations": 2000, "batch_size": 32, "d_steps": 1, "g_steps": 1,
+                         "checkpoint_every": 200, "sample_every": 1000, "log_every": 25, **SELECTION},
                   children="inline", table4_fallback="mfcc", torch_threads=1, seeds=(0, 1, 2),
                   validation={"classifier": "domain"}, parallel=2),
     # The paper's settings (section 5 and the authors' script): 64x64, gf = df = 200, z 10-d,
