@@ -37,6 +37,13 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="{}", help='JSON overrides, e.g. {"g_width": 32}')
         parser.add_argument("--train", default="{}", help='JSON overrides, e.g. {"batch_size": 64}')
         parser.add_argument("--feature-options", default="{}", help='JSON, e.g. {"pooling": "segments"}')
+        parser.add_argument("--seeds", help="training seeds, e.g. 0,1,2 (default: the preset's)")
+        parser.add_argument("--parallel", type=int, default=0,
+                            help="children the suite runs side by side (default: the preset's)")
+        parser.add_argument("--class-map", default="{}",
+                            help='JSON dataset class -> ImageNet classes, for the ImageNet classifiers')
+        parser.add_argument("--validation", default="{}",
+                            help='JSON overrides of model selection, e.g. {"classifier": "domain"}')
         add_run_options(parser)
 
     def handle(self, *args, **o):
@@ -48,8 +55,13 @@ class Command(BaseCommand):
             train = json.loads(o["train"])
             model = json.loads(o["model"])
             feature_options = json.loads(o["feature_options"])
+            class_map = json.loads(o["class_map"])
+            validation = json.loads(o["validation"])
+            seeds = [int(x) for x in _csv(o["seeds"])]
         except json.JSONDecodeError as exc:
             raise CommandError(f"an option is not valid JSON: {exc}")
+        except ValueError as exc:
+            raise CommandError(f"--seeds must be integers separated by commas: {exc}")
         if o["iterations"]:
             train.update(iterations=o["iterations"], checkpoint_every=o["iterations"],
                          sample_every=o["iterations"])
@@ -58,7 +70,8 @@ class Command(BaseCommand):
                        table4_feature=o["table4_feature"], classifier=o["classifier"],
                        metrics=_csv(o["metrics"]), splits=o["splits"], order=o["order"],
                        children=o["children"] or "", model=model, train=train,
-                       feature_options=feature_options)
+                       feature_options=feature_options, class_map=class_map, validation=validation,
+                       seeds=seeds, parallel=o["parallel"])
         try:
             job = launch_suite(dataset, enqueue=not o["inline"], **options)
         except SuiteError as exc:
@@ -67,6 +80,6 @@ class Command(BaseCommand):
         follow(self, job, o)
         if o["inline"] or o["wait"]:
             from gan.reports import suite_report
+            from gan.reports.formats import to_markdown
 
-            report = suite_report(job)
-            self.stdout.write(report.markdown())
+            self.stdout.write(to_markdown(suite_report(job)))
