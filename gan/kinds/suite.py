@@ -64,6 +64,7 @@ def run_suite(ctx: JobContext, p: SuiteParams) -> dict:
         cell["iterations"] = run.summary.get("step")
         cell["elapsed_s"] = round(run.summary.get("elapsed_s") or 0.0, 1)
     live = [c for c in cells if c["status"] != "diverged"]
+    total = runner.total = runner.done + len(live) * 2 * len(splits) + len(splits) + 1   # diverged rows stop here
 
     for cell in live:
         if not cell["jobs"].get("generate"):

@@ -195,6 +195,7 @@ def test_a_diverged_seed_is_reported_and_left_out_of_the_mean(tones_with_sources
     plan = Job.objects.get(pk=job.pk).metrics["plan"]
     statuses = {c["seed"]: c["status"] for c in plan["cells"]}
     assert statuses[1] == "diverged" and statuses[0] != "diverged"
+    assert Job.objects.get(pk=job.pk).progress == 1.0     # the diverged row's later stages are not waited for
     diverged = next(c for c in plan["cells"] if c["seed"] == 1)
     assert "generate" not in diverged["jobs"] and Job.objects.get(pk=diverged["jobs"]["train"]).status == "failed"
     row = suite_report(job.pk).table("2").rows[0]
