@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 
 @dataclass
@@ -36,11 +35,15 @@ class CrossedFit:
     n_items: int
 
     def interval(self, confidence: float, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        from scipy import stats as sps
+        
         half = sps.t.ppf(0.5 + confidence / 2, self.df) * self.se[..., index]
         return self.coef[..., index] - half, self.coef[..., index] + half
 
     def t_test(self, index: int = 0, null: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(t statistic, two-sided p) for coefficient `index` == null."""
+        from scipy import stats as sps
+        
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (self.coef[..., index] - null) / self.se[..., index]
         return t, 2 * sps.t.sf(np.abs(t), self.df)

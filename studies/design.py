@@ -24,8 +24,6 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 
 MILP_SECONDS = 0.3  # a join never waits longer on one attempt (the best table found so far is used)
@@ -58,7 +56,9 @@ def _even_bounds(keys, total: int, held: Counter, available: Counter) -> tuple[d
     return lower, upper
 
 
-def _onehot(codes: np.ndarray, width: int) -> sparse.csr_matrix:
+def _onehot(codes: np.ndarray, width: int):
+    from scipy import sparse
+
     return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(width, len(codes)))
 
 
@@ -71,6 +71,11 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     few times as the counts allow); conditions and classes each within one of the others
     (counting what the rater holds). Cost: the trials' loads (fill items evenly), random among equals.
     """
+    # scipy is imported here, not at start-up: the greedy pick usually suffices and web workers
+    # should not pay a second of imports for the rare integer program.
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     cells = sorted({(s.condition, s.sound_class) for s in slots}, key=str)
     conditions = sorted({c for c, _ in cells}, key=str)
     classes = sorted({k for _, k in cells}, key=str)

@@ -5,8 +5,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
 
 from .records import StatsInputError
 
@@ -33,6 +31,8 @@ def cluster_bootstrap_ratio(numerators, denominators, n_boot, confidence, rng):
     (paired=True) resamples whole raters with all their votes. Percentile rather than BCa because
     it stays defined when every vote agrees, where BCa's acceleration is 0/0.
     """
+    from scipy import stats as sps
+    
     if len(numerators) < 2:
         return None, None
     result = sps.bootstrap(
@@ -49,6 +49,8 @@ def holm(p_values: Sequence[float | None], alpha: float):
     defined = [i for i, p in enumerate(p_values) if p is not None]
     adjusted, reject = [None] * len(p_values), [None] * len(p_values)
     if defined:
+        from statsmodels.stats.multitest import multipletests  # heavy: only when results are computed
+
         rej, corrected, _, _ = multipletests([p_values[i] for i in defined], alpha=alpha, method="holm")
         for slot, i in enumerate(defined):
             adjusted[i], reject[i] = float(corrected[slot]), bool(rej[slot])

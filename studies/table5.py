@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-import krippendorff
 import numpy as np
-import statsmodels.api as sm
-from scipy import stats as sps
 
 from .crossed import crossed_mean, crossed_ols
 from .inference import as_float as _float
@@ -113,6 +110,8 @@ def _resolve_order(seen_conditions, condition_order) -> list:
 
 
 def _summarise_condition(condition, position, rows, confidence) -> ConditionSummary:
+    import statsmodels.api as sm  # imported here: 2 s that the web tier only pays for results pages
+    
     if not rows:  # listed in the order but nobody has rated it yet (live results)
         return ConditionSummary(condition, position, 0, 0, 0, None, None, None, None, None, None, None)
     raters = [r for r, _, _ in rows]
@@ -141,6 +140,8 @@ def _summarise_condition(condition, position, rows, confidence) -> ConditionSumm
 
 
 def _paired_test(a: np.ndarray, b: np.ndarray, method: str):
+    from scipy import stats as sps
+    
     differences = b - a
     if len(differences) == 0 or not np.any(differences != 0):
         return None, None
@@ -197,6 +198,8 @@ def _pairwise(order, rater_means, by_condition, method, alpha) -> list[PairwiseC
 
 def _ordinal_alpha(parsed) -> tuple[float | None, int, str | None]:
     """Krippendorff's alpha (ordinal, domain 1-5) over units = (condition, item), coders = raters."""
+    import krippendorff
+    
     raters = sorted({r for r, _, _, _ in parsed}, key=str)
     units = sorted({(c, i) for _, c, i, _ in parsed}, key=str)
     rater_index = {r: k for k, r in enumerate(raters)}

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 from .crossed import crossed_mean
 from .inference import as_float as _float
@@ -96,6 +94,8 @@ def _parse_answers(answers: Iterable) -> list[tuple[Any, Any, Any, str]]:
 
 
 def _rater_test(rows) -> tuple[float | None, float | None]:
+    from scipy import stats as sps
+    
     per_rater: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])  # positive, negative, answers
     for rater, _, answer in rows:
         per_rater[rater][0] += answer == "positive"
@@ -110,6 +110,9 @@ def _rater_test(rows) -> tuple[float | None, float | None]:
 
 def _shares(scope: str, rows, n_boot, confidence, rng) -> AnswerShares:
     """rows: (rater, item, answer)."""
+    from scipy import stats as sps
+    from statsmodels.stats.proportion import proportion_confint  # imported here: keeps it out of web start-up
+    
     n = len(rows)
     counts = {a: sum(1 for _, _, ans in rows if ans == a) for a in ANSWERS}
     cis = {a: proportion_confint(counts[a], n, alpha=1.0 - confidence, method="wilson") for a in ANSWERS}
