@@ -75,13 +75,14 @@ PRESETS = {
                     train={"iterations": 300, "batch_size": 32, "checkpoint_every": 300,
                            "sample_every": 300, "log_every": 10},
                     children="inline", table4_fallback="mfcc", torch_threads=1),
-    # Sized for 2 CPU cores: 32x32, width 32, batch 32, one D and one G step per iteration (the paper
+    # Sized for 2 CPU cores: 32x32, width 16, batch 32, one D and one G step per iteration (the paper
     # trains G five times per D step; on 2 cores that costs 3.5x per iteration and REFERENCE.md's
     # check found the ratio changed little), each row until validation stops improving (cap 2000
-    # iterations, about 5 minutes on an idle core), three seeds, two rows at a time.
-    "cpu": Preset("cpu", "2 CPU cores: 32x32, width 32, D:G 1:1, until validation plateaus (cap 2000 "
+    # iterations), three seeds, two rows at a time. Width 32 took 15-20 minutes per row on a busy
+    # 2-core machine: 27 rows would not fit in an afternoon.
+    "cpu": Preset("cpu", "2 CPU cores: 32x32, width 16, D:G 1:1, until validation plateaus (cap 2000 "
                          "iterations), 3 seeds",
-                  model={"g_width": 32, "d_width": 32, "z_dim": 10, "image_size": 32},
+                  model={"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32},
                   train={"iterations": 2000, "batch_size": 32, "d_steps": 1, "g_steps": 1,
                          "checkpoint_every": 200, "sample_every": 1000, "log_every": 25, **SELECTION},
                   children="inline", table4_fallback="mfcc", torch_threads=1, seeds=(0, 1, 2),
