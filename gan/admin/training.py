@@ -147,9 +147,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ("id", "run", "step", "is_final", "created_at", "try_it")
+    list_display = ("id", "run", "step", "is_final", "val_score", "created_at", "try_it")
     list_filter = ("is_final",)
-    readonly_fields = ("run", "step", "path", "is_final", "try_it")
+    readonly_fields = ("run", "step", "path", "is_final", "val_score", "try_it")
 
     @admin.display(description="try it")
     def try_it(self, ckpt):
