@@ -81,16 +81,20 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
     rows4 = [_row("real", REAL_LABEL, None, real_evaluations, {})] if real_evaluations else []
     rows4 += [_row(c["key"], _label("4", c["variant"], c["feature"]), c["checkpoint"], c["evaluations"], c["images"])
               for c in table4]
-    table4_feature = table4[0]["feature"] if table4 else ""
+    tables = _tables(dataset, metrics, rows2, rows4, table4[0]["feature"] if table4 else "")
+    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
+    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
+                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
+
+
+def _tables(dataset: Dataset, metrics: list[str], rows2: list[Row], rows4: list[Row], table4_feature: str) -> list[Table]:
     tables = [
         Table("2", "Scores of different kinds of sound features (variant g)", metrics, rows2),
         Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
               metrics, rows4),
     ]
     _add_is_floor_notes(tables, dataset)
-    volume_rows = list({r.key: r for r in rows2 + rows4 if "volume_table" in r.images}.values())
-    return Report(dataset=dataset.name, suite_job_id=suite_job_id, preset=preset, table1=count_table(dataset),
-                  tables=tables, volume_rows=volume_rows, class_names=list(dataset.class_names), notes=notes)
+    return tables
 
 
 def _add_is_floor_notes(tables: list[Table], dataset: Dataset) -> None:
@@ -219,13 +223,7 @@ def _assemble_seeded(dataset: Dataset, rows: list[dict], real_evaluations, suite
         real_row.scores.setdefault(metric_key(evaluation.metric, evaluation.split), score_of(evaluation))
     rows4 = ([real_row] if real_evaluations else []) + [
         _seeded_row(r["key"], _label("4", r["variant"], r["feature"]), r, probe) for r in table4]
-    table4_feature = table4[0]["feature"] if table4 else ""
-    tables = [
-        Table("2", "Scores of different kinds of sound features (variant g)", metrics, rows2),
-        Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
-              metrics, rows4),
-    ]
-    _add_is_floor_notes(tables, dataset)
+    tables = _tables(dataset, metrics, rows2, rows4, table4[0]["feature"] if table4 else "")
     if probe:
         tables[0].notes.append("Linear-probe ceiling (logistic regression on the training sounds' features, "
                                "95% Wilson interval): " + "; ".join(

@@ -3,35 +3,27 @@ image appears; move the volume slider and the seed and new images appear; record
 microphone with MediaRecorder and the recording is used like a file."""
 import numpy as np
 import pytest
-from django.db import connections
+
 from PIL import Image
 
 from gan.models import TrySound
 from gan.services.try_sound import image_relative
 from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
+from tests.browser import headless_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True),
               pytest.mark.timeout(600)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run",
-                 # a microphone that plays a beep, allowed without asking: MediaRecorder gets real sound
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+# a microphone that plays a beep, allowed without asking: MediaRecorder gets real sound
+MICROPHONE_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 FIRST_IMAGE_MS = 120_000  # the worker's first job imports torch and librosa
 NEXT_IMAGE_MS = 60_000
 
 
 @pytest.fixture
 def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay
-    # synchronous, so Django's async guard is lifted for this test only (as in tests/studies).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-        connections.close_all()
+    with headless_chromium(monkeypatch, MICROPHONE_ARGS) as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -7,33 +7,22 @@ import io
 import json
 
 import pytest
-from django.db import connections
+
 
 from studies.assignment import maintain_studies
 from studies.models import Response, StudyKind
 from studies.services import build_correlation_study, build_rating_study, open_study
 
+from tests.browser import headless_chromium
+
 from .conftest import make_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-
-
 @pytest.fixture
 def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test itself are
-    # still synchronous and safe, so Django's async guard is lifted for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-        # The test's ORM calls made while Playwright's loop ran opened their own connection (Django
-        # keys connections by context); close it here, or PostgreSQL refuses to drop the test database.
-        connections.close_all()
+    with headless_chromium(monkeypatch, ["--autoplay-policy=no-user-gesture-required"]) as chromium:
+        yield chromium
 
 
 def answer_trials(page, kind, count, sent, statuses, reload_after=None, offline_at=None):
