@@ -11,8 +11,10 @@ import pytest
 from studies.models import Response
 from studies.services import build_correlation_study, build_rating_study, open_study
 
+from tests.browser import headless_chromium
+
 from .conftest import make_world
-from .test_browser import CHROMIUM_ARGS, browser  # noqa: F401  (the Chromium fixture)
+from .test_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -143,16 +145,11 @@ def public_browser(monkeypatch):
     name, but the study server is on localhost, and Chrome's private-network rules stop a public
     page from framing a local one at all; in production both are public, so those rules are off
     here and what decides is the study's own frame-ancestors header."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from django.db import connections
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            *CHROMIUM_ARGS, "--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessForNavigations,"
-            "PrivateNetworkAccessRespectPreflightResults,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks"])
+    with headless_chromium(monkeypatch, [
+            "--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessForNavigations,"
+            "PrivateNetworkAccessRespectPreflightResults,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks"]
+            ) as launched:
         yield launched
-        launched.close()
-        connections.close_all()
 
 
 MTURK_PARAMS = "?assignmentId=A77&hitId=H1&workerId=W99&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
