@@ -111,5 +111,16 @@ def follow_job(job: Job, *, inline: bool, stdout, stderr=None, traceback: bool =
         what = "was cancelled" if job.status == JobStatus.CANCELLED else job.status
         hint = " (the job's full error: --traceback, or its admin page)" if "\n" in error and not traceback else ""
         raise CommandError(f"{job.kind} #{job.pk} {what}" + (f": {first}" if first else "") + hint)
-    stdout.write(f"{job.kind} #{job.pk} succeeded: {json.dumps(job.metrics)}")
+    stdout.write(f"{job.kind} #{job.pk} succeeded: {metrics_line(job.metrics)}")
     return job
+
+
+def metrics_line(metrics: dict, limit: int = 500) -> str:
+    """The job's metrics as JSON when short; a long one (a suite's whole plan) is cut to its scalar
+    entries and the names of the rest, which its admin page shows in full."""
+    text = json.dumps(metrics)
+    if len(text) <= limit:
+        return text
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    nested = [k for k in metrics if k not in scalars]
+    return json.dumps(scalars)[:limit] + f" (and {', '.join(nested)}: on the job's admin page)"

@@ -41,3 +41,15 @@ def test_verdicts_follow_the_intervals():
     one_seed = claim_verdicts(_report([_row("g", "mfcc", [0.5]), _row("g", "soundnet", [0.9])], []))
     assert one_seed[0]["verdict"] == "inconclusive" and "fewer than 2 seeds" in one_seed[0]["figures"]
     assert one_seed[1]["verdict"] == "not measured"          # no ladder trained
+
+
+def test_held_out_differences_are_in_points_like_in_domain_ones():
+    def held(row):
+        row.scores["class_consistency@heldout"] = row.scores["class_consistency"]
+        return row
+    rows = [held(_row("g", "mfcc", [0.60, 0.62, 0.61])), held(_row("g", "soundnet", [0.90, 0.92, 0.91]))]
+    table2 = [v for v in claim_verdicts(_report(rows, [])) if v["claim"].startswith("Table 2")]
+    in_domain, held_out = table2
+    assert "held-out source" in held_out["claim"]
+    assert in_domain["figures"].startswith("(g) soundnet - (g) mfcc = +30.0 [")
+    assert held_out["figures"].startswith("(g) soundnet - (g) mfcc = +30.0 [")

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError
 
 from jobs.engine import create_job
-from jobs.follow import BarProgress, LineProgress, follow_job, progress_display
+from jobs.follow import BarProgress, LineProgress, follow_job, metrics_line, progress_display
 from jobs.models import JobStatus
 
 
@@ -97,3 +97,10 @@ def test_a_failed_job_is_one_line_and_its_traceback_only_on_request(settings):
     with pytest.raises(CommandError):
         follow_job(again, inline=True, stdout=io.StringIO(), stderr=log, traceback=True)
     assert "Traceback (most recent call last)" in log.getvalue()
+
+
+def test_the_closing_line_shows_short_metrics_whole_and_cuts_a_suites_plan():
+    assert metrics_line({"images": 240, "fid": 31.5}) == '{"images": 240, "fid": 31.5}'
+    plan = {"cells": [{"key": f"g/{k}", "seed": s} for k in range(50) for s in range(3)]}
+    line = metrics_line({"plan": plan, "children": 138})
+    assert line == '{"children": 138} (and plan: on the job\'s admin page)'
