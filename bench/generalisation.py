@@ -105,7 +105,8 @@ def _loso_table(what, names, waves, rate, labels, sources, feature_options, extr
             result = linear_probe(x[~held], labels[~held], {"held": (x[held], labels[held])})
             cells.append(_percent(result["held"]))
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    return [f"Linear probe trained on the other {what}s' clips, scored on the held-out {what} "
+    plural = what[:-1] + "ies" if what.endswith("y") else what + "s"
+    return [f"Linear probe trained on the other {plural}' clips, scored on the held-out {what} "
             "(95% Wilson interval):", ""] + lines
 
 
