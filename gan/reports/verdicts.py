@@ -40,8 +40,7 @@ def compare(better: Row, worse: Row, metric: str) -> dict:
         return {"outcome": "missing", "text": f"{better.label} vs {worse.label}: not scored"}
     va, vb = a.values or [a.value], b.values or [b.value]
     diff, interval = difference_interval(va, vb)
-    # class consistency (on any split: 'class_consistency@heldout' too) is a fraction shown in points
-    scale = 100 if metric.split("@")[0] == CLAIM_METRIC else 1
+    scale = 100 if a.metric == CLAIM_METRIC else 1   # a fraction, shown in points (on every split)
     if interval is None:
         outcome = "unclear"
         text = f"{better.label} - {worse.label} = {scale * diff:+.1f} (fewer than 2 seeds: no interval)"

@@ -3,13 +3,12 @@ image appears; move the volume slider and the seed and new images appear; record
 microphone with MediaRecorder and the recording is used like a file."""
 import numpy as np
 import pytest
-
 from PIL import Image
 
 from gan.models import TrySound
 from gan.services.try_sound import image_relative
-from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
 from tests.browser import headless_chromium
+from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True),
               pytest.mark.timeout(600)]

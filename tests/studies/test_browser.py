@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-
 from studies.assignment import maintain_studies
 from studies.models import Response, StudyKind
 from studies.services import build_correlation_study, build_rating_study, open_study
@@ -18,6 +17,7 @@ from tests.browser import headless_chromium
 from .conftest import make_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
 
 @pytest.fixture
 def browser(monkeypatch):

@@ -146,6 +146,7 @@ def public_browser(monkeypatch):
     page from framing a local one at all; in production both are public, so those rules are off
     here and what decides is the study's own frame-ancestors header."""
     with headless_chromium(monkeypatch, [
+            "--autoplay-policy=no-user-gesture-required",
             "--disable-features=BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessForNavigations,"
             "PrivateNetworkAccessRespectPreflightResults,PrivateNetworkAccessSendPreflights,LocalNetworkAccessChecks"]
             ) as launched:
