@@ -224,7 +224,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker reserves only the message it i
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_ROUTES = {"jobs.run_job": {"queue": "cpu"}}  # the job's own queue wins, see jobs/engine.py
+# The job's own queue wins for jobs (jobs/engine.py). Periodic upkeep has a queue of its own, served
+# by a small worker of its own, so it never waits behind a training run on a busy worker.
+UPKEEP_QUEUE = "upkeep"
+CELERY_TASK_ROUTES = {"jobs.run_job": {"queue": "cpu"},
+                      "jobs.reap_stale_jobs": {"queue": UPKEEP_QUEUE},
+                      "studies.maintain_studies": {"queue": UPKEEP_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -232,14 +237,14 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {
         "task": "jobs.reap_stale_jobs",
         "schedule": env.float("JOB_REAP_INTERVAL", default=30.0),
-        "options": {"queue": "cpu", "expires": 60},
+        "options": {"queue": UPKEEP_QUEUE, "expires": 60},
     },
 }
 # Studies: expire abandoned assignments (their trials go back to the pool), close complete studies.
 CELERY_BEAT_SCHEDULE["studies-maintenance"] = {
     "task": "studies.maintain_studies",
     "schedule": env.float("STUDIES_MAINTENANCE_INTERVAL", default=30.0),
-    "options": {"queue": "cpu", "expires": 60},
+    "options": {"queue": UPKEEP_QUEUE, "expires": 60},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -247,7 +252,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # considered lost (worker killed, machine gone) and requeued, up to JOB_MAX_ATTEMPTS runs.
 JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=5.0)
 JOB_HEARTBEAT_TIMEOUT = env.float("JOB_HEARTBEAT_TIMEOUT", default=60.0)
+# Counted since the job's last manual retry; its attempt number keeps growing across retries.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+# A job still QUEUED this long after its message was sent is sent again (the message may have been
+# lost: broker down at launch, a purged queue), then after twice the wait, and so on. 0 turns it off.
+JOB_REDISPATCH_AFTER = env.float("JOB_REDISPATCH_AFTER", default=300.0)
 # Progress updates closer together than this are coalesced (the last one always lands).
 JOB_PROGRESS_MIN_INTERVAL = env.float("JOB_PROGRESS_MIN_INTERVAL", default=0.5)
 

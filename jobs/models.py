@@ -39,7 +39,11 @@ class Job(models.Model):
     log_tail = models.TextField(blank=True, help_text="The last lines the job logged.")
     error = models.TextField(blank=True, help_text="The error and its traceback, when it failed.")
 
-    attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker claimed it.")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="How many times a worker claimed it; only grows, so (job, attempt) names one run.")
+    attempts_at_retry = models.PositiveIntegerField(
+        default=0, help_text="Attempts already used when it was last retried by hand; JOB_MAX_ATTEMPTS "
+                             "counts the runs after that.")
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=255, blank=True)
     launched_by = models.ForeignKey(
@@ -49,6 +53,10 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When it last became QUEUED and when its last message was sent: the sweeper (reaper.py) sends
+    # again for a job left queued past JOB_REDISPATCH_AFTER, less often the longer it has waited.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """Start real Celery worker processes against the test database, for tests of the job engine."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ def purge_queues() -> None:
     from evalsite.celery import app
 
     with app.connection_for_write() as conn:
-        for queue in ("cpu", "gpu"):
+        for queue in ("cpu", "gpu", settings.UPKEEP_QUEUE):
             try:
                 conn.default_channel.queue_purge(queue)
             except Exception:  # a queue that was never declared has nothing to purge
@@ -37,8 +38,15 @@ def purge_queues() -> None:
 
 
 class Worker:
+    """A real `celery worker` process (solo pool) on the test database and the configured broker.
+
+    beat=True embeds beat (the reaper every second) and adds the upkeep queue its tasks go to.
+    faults: fault-injection hooks (tests/fault_kinds.py) installed in the worker process before
+    Celery starts, which then also knows the `faulty` test kind ({} for none but the kind).
+    """
+
     def __init__(self, name: str, log_dir: Path, *, queues: str = "cpu,gpu", beat: bool = False,
-                 env: dict | None = None):
+                 env: dict | None = None, faults: dict | None = None):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         full_env = dict(os.environ)
@@ -53,10 +61,17 @@ class Worker:
             "PYTHONUNBUFFERED": "1",
         })
         full_env.update(env or {})
-        cmd = [CELERY, "-A", "evalsite", "worker", "-Q", queues, "-P", "solo", "-c", "1",
-               "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "INFO"]
+        if beat and settings.UPKEEP_QUEUE not in queues.split(","):
+            queues += f",{settings.UPKEEP_QUEUE}"
+        args = ["-A", "evalsite", "worker", "-Q", queues, "-P", "solo", "-c", "1",
+                "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "INFO"]
         if beat:
-            cmd += ["-B", "-s", str(log_dir / f"{name}-beat-schedule")]
+            args += ["-B", "-s", str(log_dir / f"{name}-beat-schedule")]
+        if faults is not None:
+            full_env["TEST_FAULTS"] = json.dumps(faults)
+            cmd = [sys.executable, "-m", "tests.fault_worker", *args]
+        else:
+            cmd = [CELERY, *args]
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import write_with
 from .networks import Generator
 from .variants import ModelConfig, Variant, config_differences
 
@@ -44,24 +44,11 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` (plus the format tag) to ``path`` atomically; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": FORMAT, **payload}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        # Whatever went wrong (disk full, kill signal turned exception), never leave a torn temp file.
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    """Write ``payload`` (plus the format tag) to ``path`` atomically; returns the path.
+
+    Whatever goes wrong (disk full, a kill signal turned exception, a job fence refusing because
+    the run was handed to another worker: atomic.fenced_writes) leaves no torn or temporary file."""
+    return write_with(path, lambda handle: torch.save({"format": FORMAT, **payload}, handle))
 
 
 def load_checkpoint(path: str | os.PathLike, expect_variant: Variant | str | None = None,
