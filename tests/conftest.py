@@ -16,6 +16,24 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip)
+    _skip_other_database_backends(items)
+
+
+def _skip_other_database_backends(items):
+    """@pytest.mark.db_backend("postgresql", reason=...): the test checks behaviour only that
+    backend has (row locks, say); on the others it is skipped, saying which backend and why."""
+    from django.db import connection
+
+    vendor = connection.vendor  # from the settings; opens no connection
+    for item in items:
+        marker = item.get_closest_marker("db_backend")
+        if marker is None:
+            continue
+        wanted = marker.args[0]
+        if wanted != vendor:
+            why = marker.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"needs the {wanted} database backend, this run uses "
+                                                    f"{vendor}" + (f": {why}" if why else "")))
 
 
 @pytest.fixture

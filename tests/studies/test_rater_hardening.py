@@ -282,6 +282,8 @@ def test_a_rater_is_read_once_per_few_seconds_per_process(client, study, setting
     assert participant_for_token("no-such-token") is None
 
 
+@pytest.mark.db_backend("postgresql", reason="row locks (FOR UPDATE) exist on PostgreSQL; SQLite "
+                                              "serialises writers with one database lock instead")
 def test_a_join_takes_no_study_wide_lock_and_reads_no_assignments_of_others(client, study):
     for _ in range(3):
         join(client, study)
