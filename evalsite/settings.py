@@ -46,6 +46,31 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy on every page (django-csp): scripts only from our own static files, no
+# plugins, no <base>, forms only to us and to the crowd platforms' submit endpoints (MTurk's
+# externalSubmit, and the worker site it redirects to). A URL parameter that slips into a page can
+# therefore not run script. Inline <style> stays allowed: the admin's change list and Swagger UI put
+# style blocks in their pages and our charts size bars with style attributes; CSS runs no script.
+# Pages are not frameable ('none', like X-Frame-Options: DENY) except the rater pages, which name
+# STUDIES_FRAME_ANCESTORS (studies/views.py, frameable).
+CROWD_FORM_TARGETS = ["https://www.mturk.com", "https://workersandbox.mturk.com", "https://worker.mturk.com",
+                      "https://app.prolific.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # blob: the rater page shows the sounds and pictures it preloaded into memory (offline use);
+        # data: Swagger UI's icons
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'", *CROWD_FORM_TARGETS],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -56,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here (no CDN: a closed network, and the CSP)
+    "csp",
     "jobs",
     "gan",
     "studies",
@@ -64,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -156,12 +184,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     # The schema and its docs page describe staff endpoints too: staff only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
-# --- Cache: the rater endpoints' abuse limits (studies/limits.py, django-ratelimit) ------------
-# CACHE_URL (e.g. redis://host:6379/1) gives every web worker on every machine the same atomic
-# counters. Without it: a file cache under var/, shared by the processes of one machine (its
-# counters can undercount under races, which a single-machine site can live with).
+# --- Cache and abuse limits (studies/limits.py) --------------------------------------------------
+# CACHE_URL=redis://host:6379/1 keeps the limits' counters in Redis (atomic INCR, shared by every
+# web worker on every machine). Without it they live in the database (an atomic upsert per count),
+# and Django's cache is a file cache under var/ that nothing correctness-critical uses.
 CACHE_URL = env("CACHE_URL", default="")
 if CACHE_URL:
     CACHES = {"default": env.cache_url_config(CACHE_URL)}
@@ -169,8 +200,13 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
 CACHES["default"].setdefault("KEY_PREFIX", "evalsite")
-# Behind a proxy, the request header that carries the client's address (e.g. HTTP_X_REAL_IP);
-# without it every rater would share the proxy's address.
+# The proxies in front of the site (addresses or networks, comma-separated), e.g. 10.0.0.0/8.
+# Only a request whose REMOTE_ADDR is one of them has its X-Forwarded-For read, and then only the
+# rightmost hop that is not one of them (hops further left were written by the client). Empty:
+# every request is counted under REMOTE_ADDR and forwarding headers are ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# The header (as a META key) that trusted proxies put the client's address in; default
+# X-Forwarded-For. Read only on requests from TRUSTED_PROXIES.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 # "N/period" (s, m, h, d), or "off". Joins create a rater and reserve trials, so they are limited
 # per address and per study; the rater API per rater token, and per address for tokens that do
@@ -182,6 +218,9 @@ STUDIES_RATES = {
     "bad_token_ip": env("STUDIES_RATE_BAD_TOKEN_IP", default="60/m"),
     # the page fetches every pending trial's sound and pictures at once (offline use)
     "media_token": env("STUDIES_RATE_MEDIA_TOKEN", default="600/m"),
+    # Failed admin logins, per client address and per user name (evalsite/login_throttle.py).
+    "login_ip": env("ADMIN_LOGIN_RATE_IP", default="10/15m"),
+    "login_user": env("ADMIN_LOGIN_RATE_USER", default="30/h"),
 }
 # Who may show the rater pages in a frame (CSP frame-ancestors): MTurk's ExternalQuestion is an
 # iframe on these sites. Every other page keeps X-Frame-Options: DENY.

@@ -69,3 +69,11 @@ class RateLimited(StudyError):
     def __init__(self, message: str, *, retry_after: int = 60):
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class LimiterUnavailable(RateLimited):
+    """The abuse limits' counters cannot be written: the request is refused (503, retry later)
+    rather than let through uncounted. A RateLimited so every handler of a refusal with
+    Retry-After answers it the same way, with its own status."""
+    status = 503
+    code = "limits_unavailable"

@@ -2,9 +2,13 @@
 from celery import shared_task
 
 from .assignment import maintain_studies as _maintain
+from .limits import prune_expired
 
 
 @shared_task(name="studies.maintain_studies", ignore_result=True)
 def maintain_studies() -> dict:
-    """Expire abandoned assignments, mark finished raters, close complete studies."""
-    return _maintain()
+    """Expire abandoned assignments, mark finished raters, close complete studies, and delete the
+    rate-limit counters of windows that have ended (studies/limits.py)."""
+    result = _maintain()
+    result["rate_counters_deleted"] = prune_expired()
+    return result

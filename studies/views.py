@@ -11,6 +11,7 @@ import os
 import re
 from functools import wraps
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
@@ -35,16 +36,16 @@ RATER_COOKIE_DAYS = 30
 
 def frameable(view):
     """Rater pages may be shown inside the crowd platforms' frames (MTurk's ExternalQuestion is an
-    iframe on its worker site): CSP frame-ancestors names them (STUDIES_FRAME_ANCESTORS) and the
-    site-wide X-Frame-Options: DENY is lifted for these pages only (browsers that know CSP ignore
-    X-Frame-Options when frame-ancestors is present; the others would refuse every frame)."""
+    iframe on its worker site): the site-wide CSP's frame-ancestors 'none' is replaced by the sites
+    of STUDIES_FRAME_ANCESTORS for these pages only, and X-Frame-Options: DENY is lifted (browsers
+    that know CSP ignore X-Frame-Options when frame-ancestors is present; the others would refuse
+    every frame). The rest of the policy (scripts from our static files only) stays."""
     @xframe_options_exempt
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        ancestors = " ".join(["'self'", *getattr(settings, "STUDIES_FRAME_ANCESTORS", [])])
-        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
-        return response
+        # Read at each request (not at import), so a changed setting applies without a restart of tests.
+        ancestors = ["'self'", *getattr(settings, "STUDIES_FRAME_ANCESTORS", [])]
+        return csp_replace({"frame-ancestors": ancestors})(view)(request, *args, **kwargs)
     return wrapped
 
 
@@ -210,7 +211,7 @@ def media(request, token: str, trial_key: str, slot: str):
             limits.check(request, "bad_token_ip")  # guessing tokens, as on the API
             raise Http404("Unknown rater link.")
     except RateLimited as error:
-        return HttpResponse(error.message, status=429, content_type="text/plain; charset=utf-8",
+        return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8",
                             headers={"Retry-After": str(error.retry_after)})
     assignment = (Assignment.objects.select_related("trial__stimulus")
                   .filter(public_key=trial_key, participant=participant)

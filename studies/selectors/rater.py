@@ -116,6 +116,33 @@ def is_finished(participant: Participant) -> bool:
     return states == {AssignmentState.ANSWERED}
 
 
+def mturk_submit_url(turk_submit_to) -> str:
+    """Where the done page posts an MTurk worker's assignment: turkSubmitTo only when it is exactly
+    https on one of MTurk's submit hosts (no port, no user, no other scheme: a
+    `javascript://www.mturk.com/%0a...` link has MTurk's host too), rebuilt from the host alone so
+    nothing else from the URL reaches the page; MTurk's production site otherwise."""
+    host = MTURK_SUBMIT_HOSTS[0]
+    try:
+        parts = urlparse(turk_submit_to) if isinstance(turk_submit_to, str) else None
+        if (parts and parts.scheme == "https" and parts.hostname in MTURK_SUBMIT_HOSTS and parts.port is None
+                and not parts.username and not parts.password):
+            host = parts.hostname
+    except ValueError:  # a port that is not a number, a bracket left open: not an MTurk address
+        pass
+    return f"https://{host}/mturk/externalSubmit"
+
+
+def safe_redirect_url(url: str) -> str:
+    """A completion redirect only as an http(s) address: anything else (javascript:, data:) is
+    dropped, and the rater keeps the code shown beside it. Staff write the template, but a link is
+    a link: a typo or a pasted script must not run on the site's origin."""
+    try:
+        parts = urlparse(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme in ("https", "http") and parts.netloc else ""
+
+
 def completion_info(participant: Participant) -> dict:
     """The completion code and, for crowd raters, where their platform expects them to go."""
     study = participant.study
@@ -125,18 +152,14 @@ def completion_info(participant: Participant) -> dict:
         return info
     template = study.completion_redirect_url
     if participant.platform == "prolific":
-        info["redirect_url"] = (template or PROLIFIC_COMPLETE_URL).replace("{code}", code)
+        info["redirect_url"] = safe_redirect_url((template or PROLIFIC_COMPLETE_URL).replace("{code}", code))
     elif participant.platform == "mturk":
-        submit_to = participant.url_params.get("turkSubmitTo", "https://www.mturk.com")
-        host = urlparse(submit_to).hostname or ""
-        if host not in MTURK_SUBMIT_HOSTS:  # never post a worker's answers to a host from the URL
-            submit_to = "https://www.mturk.com"
         info["mturk_submit"] = {
-            "action": submit_to.rstrip("/") + "/mturk/externalSubmit",
+            "action": mturk_submit_url(participant.url_params.get("turkSubmitTo")),
             "fields": {"assignmentId": participant.crowd_session_id, "completion_code": code},
         }
     elif template:
-        info["redirect_url"] = template.replace("{code}", code)
+        info["redirect_url"] = safe_redirect_url(template.replace("{code}", code))
     return info
 
 
