@@ -88,7 +88,9 @@ def free_port() -> int:
 
 # ------------------------------------------------------------------------------------ load test
 BENCH_RATES = {"STUDIES_RATE_API_TOKEN": "100000/m", "STUDIES_RATE_MEDIA_TOKEN": "100000/m",
-               "STUDIES_RATE_JOIN_IP": "100000/m", "STUDIES_RATE_JOIN_STUDY": "100000/m"}
+               "STUDIES_RATE_JOIN_IP": "100000/m", "STUDIES_RATE_JOIN_STUDY": "100000/m",
+               # every join comes from this one address and none answers: the hold caps off
+               "STUDIES_MAX_RATERS_PER_ADDRESS": "0", "STUDIES_NEW_RATERS_SHARE": "0"}
 
 
 def _client_shard(args) -> dict:
@@ -166,13 +168,17 @@ def _client_shard(args) -> dict:
     def joiner(entry_and_schedule):
         entry, schedule = entry_and_schedule
         session = requests.Session()
+        # the study page's nonce, as a browser has it from the page (valid for hours, from this address)
+        page = session.get(entry, timeout=30).text
+        nonce = page.split('name="entry_nonce" value="', 1)[1].split('"', 1)[0]
         for at in schedule:
             delay = at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             start = time.perf_counter()
             try:
-                response = session.post(entry, data={"consent": "yes"}, allow_redirects=False, timeout=30)
+                response = session.post(entry, data={"consent": "yes", "entry_nonce": nonce}, allow_redirects=False,
+                                        timeout=30)
                 ok = response.status_code == 302 and "/r/" in response.headers.get("Location", "")
                 record(start, None if ok else f"join {response.status_code}")
             except requests.RequestException as exc:
@@ -255,7 +261,7 @@ def load_test(args, media: str) -> None:
     think_raters = []
     for _ in range(args.raters):
         rater = start_participant(think_study)
-        resume(rater)  # the page would confirm the trials; they are held for the study's TTL
+        resume(rater)  # the page calls in on load (holds are renewed by the answers that follow)
         think_raters.append([rater.token])
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -226,9 +226,25 @@ STUDIES_RATES = {
 # iframe on these sites. Every other page keeps X-Frame-Options: DENY.
 STUDIES_FRAME_ANCESTORS = env.list("STUDIES_FRAME_ANCESTORS", default=[
     "https://worker.mturk.com", "https://workersandbox.mturk.com", "https://www.mturk.com"])
-# A new rater's trials are held this long until their page confirms them (then for the study's
-# TTL): a script that joins and leaves gives its trials back quickly.
+# Holds are kept by answers only (studies/assignment.py). A new rater holds their trials this long
+# until their first answer (each answer then holds the rest for the study's TTL); trials given back
+# to a returning rater are held this long too.
 STUDIES_JOIN_HOLD_MINUTES = env.int("STUDIES_JOIN_HOLD_MINUTES", default=5)
+# When a join finds too little room, raters who hold without answering give their slots up first:
+# those who never answered after this many seconds, then those idle this many minutes.
+STUDIES_RECLAIM_NEW_SECONDS = env.int("STUDIES_RECLAIM_NEW_SECONDS", default=60)
+STUDIES_RECLAIM_IDLE_MINUTES = env.int("STUDIES_RECLAIM_IDLE_MINUTES", default=10)
+# Raters of one address holding trials of a study at once (0: no cap), and raters of a study who
+# hold trials without having answered yet: this share of the raters the study needs, at least the
+# minimum (share 0: no cap).
+STUDIES_MAX_RATERS_PER_ADDRESS = env.int("STUDIES_MAX_RATERS_PER_ADDRESS", default=3)
+STUDIES_NEW_RATERS_SHARE = env.float("STUDIES_NEW_RATERS_SHARE", default=0.5)
+STUDIES_NEW_RATERS_MIN = env.int("STUDIES_NEW_RATERS_MIN", default=5)
+# The study page's Start button works this long after the page was served (studies/entry_guard.py).
+STUDIES_ENTRY_NONCE_HOURS = env.int("STUDIES_ENTRY_NONCE_HOURS", default=12)
+# Crowd links must carry the platform's session (Prolific SESSION_ID, MTurk assignmentId), which
+# binds the crowd id: knowing a worker's id is then not enough to take their place.
+STUDIES_REQUIRE_CROWD_SESSION = env.bool("STUDIES_REQUIRE_CROWD_SESSION", default=True)
 # A rater and their study are kept in each web process this many seconds (saves a query on most
 # rater API calls; a study closed by staff takes answers for up to this long). 0: always read.
 STUDIES_RATER_CACHE_SECONDS = env.float("STUDIES_RATER_CACHE_SECONDS", default=2.0)

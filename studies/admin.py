@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gan.models import Checkpoint
+from gan.staff_access import admin_view_requiring
 
 from .api.staff import csv_response, wants_excel
 from .charts import chart_context
@@ -74,7 +75,8 @@ class StudyAdmin(admin.ModelAdmin):
                        "created_by", "rater_link_display"]
     fields = ["name", "title", "instructions", "consent_text", "kind", "state", "target_votes_per_item",
               "trials_per_participant", "require_full_playback", "assignment_ttl_minutes", "catch_max_rating",
-              "min_catch_accuracy", "completion_code", "completion_redirect_url", "rater_link_display",
+              "min_catch_accuracy", "count_incomplete_raters", "completion_code", "per_rater_codes",
+              "completion_redirect_url", "rater_link_display",
               "public_key", "build_params", "created_by", "created_at", "opened_at", "closed_at"]
 
     def has_add_permission(self, request):
@@ -110,14 +112,19 @@ class StudyAdmin(admin.ModelAdmin):
             close_study(study)
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def needs(*perms):  # admin_view lets every staff account in; each page needs its permissions
+            return lambda view: admin_view_requiring(self.admin_site, view, lambda request: request.user.has_perms(perms))
+
+        building, previewing = needs("studies.add_study"), needs("studies.change_study")  # preview makes a rater
+        results = needs("studies.view_study", "studies.view_response")
+        export = needs("studies.view_study", "studies.view_response", "studies.view_participant")  # crowd ids
         return [
-            path("build/", view(self.build_view), name="studies_study_build"),
-            path("<int:pk>/preview/", view(self.preview_view), name="studies_study_preview"),
-            path("<int:pk>/results/", view(self.results_view), name="studies_study_results"),
-            path("<int:pk>/results/live/", view(self.results_live_view), name="studies_study_results_live"),
-            path("<int:pk>/responses.csv", view(self.responses_csv_view), name="studies_study_responses_csv"),
-            path("<int:pk>/table.csv", view(self.table_csv_view), name="studies_study_table_csv"),
+            path("build/", building(self.build_view), name="studies_study_build"),
+            path("<int:pk>/preview/", previewing(self.preview_view), name="studies_study_preview"),
+            path("<int:pk>/results/", results(self.results_view), name="studies_study_results"),
+            path("<int:pk>/results/live/", results(self.results_live_view), name="studies_study_results_live"),
+            path("<int:pk>/responses.csv", export(self.responses_csv_view), name="studies_study_responses_csv"),
+            path("<int:pk>/table.csv", results(self.table_csv_view), name="studies_study_table_csv"),
             *super().get_urls(),
         ]
 
@@ -195,10 +202,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CompleteFilter(admin.SimpleListFilter):
+    title = "complete"
+    parameter_name = "complete"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Every trial answered"), ("no", "Not (yet)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(completed_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Participant)
 class ParticipantAdmin(ReadOnlyAdmin):
-    list_display = ["id", "study", "platform", "crowd_participant_id", "is_preview", "created_at", "completed_at"]
-    list_filter = ["study", "platform", "is_preview"]
+    """Staff check a completion code a rater sends by searching for it here (each rater's own code
+    is unique; the study-wide one names no rater)."""
+
+    list_display = ["id", "study", "platform", "crowd_participant_id", "crowd_session_id", "completion_code",
+                    "is_preview", "created_at", "completed_at"]
+    list_filter = ["study", "platform", "is_preview", CompleteFilter]
+    search_fields = ["=completion_code", "=crowd_participant_id", "=crowd_session_id"]
 
 
 @admin.register(Response)

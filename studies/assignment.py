@@ -14,9 +14,14 @@ Invariants (tested under concurrency on PostgreSQL):
   (`studies.tasks.maintain_studies`, Celery beat); a join that finds no room also expires the
   study's stale assignments first, so a site without beat still recycles abandoned slots.
 
-New raters hold their trials for a short while only (STUDIES_JOIN_HOLD_MINUTES): the rater page
-confirms them (`resume_participant`) when it loads and every few minutes while open, which
-extends the hold to the study's TTL. A script that joins and goes away releases its trials fast.
+Holds are kept by progress only. A new rater holds their trials for STUDIES_JOIN_HOLD_MINUTES;
+each answer renews the rest of their trials for the study's TTL (studies.services.responses, in
+the statement that stores it). An open page that only calls in (`resume_participant`) renews
+nothing: it gets back expired trials (short holds again) while the rater's last progress is
+within the TTL, and past that only the next trial, so a script that joins and pings holds at most
+one trial. When a join finds too little room it first takes back the slots of raters who hold
+without answering (`reclaim_idle`), and raters of one address, and raters of a study who have not
+answered yet, are capped (`admit_new_rater`).
 
 Each rater gets practice trials first, then their main trials mixed with every catch trial in a
 random order. Which main trials, and sides, come from `studies.design` (balanced per rater).
@@ -29,12 +34,13 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, IntegerField, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .design import Slot, choose_sides, pick_balanced
-from .errors import StudyFull
+from .errors import StudyBusy, StudyFull, TooManyFromAddress
 from .models import Assignment, AssignmentState, Participant, Study, StudyKind, StudyState, Trial, TrialRole
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,22 @@ def ttl(study: Study) -> timedelta:
 def join_hold(study: Study) -> timedelta:
     hold = timedelta(minutes=getattr(settings, "STUDIES_JOIN_HOLD_MINUTES", 5))
     return min(hold, ttl(study))
+
+
+def renew_margin(study: Study) -> timedelta:
+    """An answer renews the rater's other trials only when their hold has run down by this much,
+    so the renewal (one UPDATE of up to a whole plan) runs about every tenth of the TTL per rater,
+    not on every answer. A rater's trials are thus kept between 0.9 and 1 TTL after their last answer."""
+    return max(EXTEND_MARGIN, ttl(study) / 10)
+
+
+def progress_cap(participant: Participant) -> "timezone.datetime":
+    """Until when a rater who stops answering may still get expired trials back by calling in: the
+    study's TTL after their last answer, or the join hold after joining for a rater who never
+    answered. Calling in renews nothing, so this is the total a hold can last without progress."""
+    if participant.last_active_at is not None:
+        return participant.last_active_at + ttl(participant.study)
+    return participant.created_at + join_hold(participant.study)
 
 
 def _rng() -> random.Random:
@@ -87,7 +109,7 @@ def _take_slots(study: Study, trial_ids: list[int], left_ids: set[int]) -> list[
 
 
 def _reserve(participant: Participant, slots: list[Slot], positions: list[int], sides: dict[int, str],
-             expires_at, extra: list[tuple[int, int, str]] = ()) -> list[Slot]:
+             expires_at, extra: list[tuple[int, int, str]] = (), now=None) -> list[Slot]:
     """One transaction: take a slot of each trial with room, create the rater if they are new (with
     their plan's size), and create those assignments (plus `extra` non-main ones: trial id,
     position, side). Returns the slots granted; a new rater is created only if one was."""
@@ -95,6 +117,8 @@ def _reserve(participant: Participant, slots: list[Slot], positions: list[int], 
     new = participant.pk is None
     try:
         with transaction.atomic():
+            if new and counted and participant.client_address:
+                _admit_address(participant, now or timezone.now())  # inside: the count and the insert are one
             if counted:
                 left = {s.trial for s in slots if sides.get(s.trial) == "left"}
                 granted = set(_take_slots(participant.study, [s.trial for s in slots], left))
@@ -142,16 +166,17 @@ def assign_participant(participant: Participant, *, now=None) -> int:
     wanted = study.trials_per_participant or len(all_main)
     candidates = all_main if participant.is_preview else [
         s for s in all_main if s.load < study.target_votes_per_item]
+    if not participant.is_preview:
+        admit_new_rater(study, all_main, now)
+        if len(candidates) < wanted:
+            # Too little room for a whole plan: slots of raters who went away may be waiting for the
+            # periodic job, and raters who hold without answering give theirs up first.
+            if expire_stale(now, study=study) + reclaim_idle(study, now, need=wanted - len(candidates)):
+                candidates = main_slots(study)
     held: list[Slot] = []
     free_positions: list[int] = []
-    expired_once = False
     for _ in range(RESERVE_ROUNDS + 1):
         picked = pick_balanced(candidates, wanted - len(held), rng, held=held)
-        if not picked and not held and not expired_once and not participant.is_preview:
-            expired_once = True  # full? slots of raters who went away may be waiting for the periodic job
-            if expire_stale(now, study=study):
-                candidates = main_slots(study)
-                continue
         if not picked:
             break
         sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
@@ -161,7 +186,7 @@ def assign_participant(participant: Participant, *, now=None) -> int:
             order = [("practice", pk) for pk in practice] + mixed
             positions = [k for k, (kind, _) in enumerate(order) if kind == "main"]
             extra = [(pk, k, extra_sides.get(pk, "")) for k, (kind, pk) in enumerate(order) if kind != "main"]
-            granted = _reserve(participant, picked, positions, sides, expires_at, extra)
+            granted = _reserve(participant, picked, positions, sides, expires_at, extra, now=now)
             free_positions = sorted(set(positions) - {p for s, p in zip(picked, positions) if s in granted})
         else:  # a replacement takes the place of a trial another rater took meanwhile
             picked = picked[:len(free_positions)]
@@ -189,11 +214,12 @@ def has_expired(participant: Participant) -> bool:
     return Assignment.objects.filter(participant=participant, state=AssignmentState.EXPIRED).exists()
 
 
-def reactivate(participant: Participant, assignments: list[Assignment], now) -> set[int]:
-    """Give expired assignments back to their rater where their trial still has room; the others
-    are withdrawn from the rater's plan for good. Returns the ids reactivated."""
+def reactivate(participant: Participant, assignments: list[Assignment], now, *, until=None) -> set[int]:
+    """Give expired assignments back to their rater where their trial still has room (held until
+    `until`, default the TTL); the others are withdrawn from the rater's plan for good (a top-up
+    replaces them). Returns the ids reactivated."""
     study = participant.study
-    expires_at = now + ttl(study)
+    expires_at = until or now + ttl(study)
     with transaction.atomic():
         # Locked and re-read first: a concurrent resume of the same rater must not take a slot twice.
         still = set(Assignment.objects.select_for_update().filter(
@@ -211,12 +237,15 @@ def reactivate(participant: Participant, assignments: list[Assignment], now) -> 
     return set(back)
 
 
-def _top_up(participant: Participant, now) -> None:
-    """Main trials withdrawn from a returning rater are replaced by free ones, balanced with the rest."""
+def _top_up(participant: Participant, now, *, until, limit: int | None = None) -> None:
+    """Main trials withdrawn from a returning rater are replaced by free ones, balanced with the rest
+    (at most `limit` of them), held until `until`."""
     study = participant.study
     held_rows = list(Assignment.objects.filter(participant=participant, trial__role=TrialRole.MAIN)
                      .exclude(state=AssignmentState.WITHDRAWN).values_list("trial_id", flat=True))
     missing = participant.planned_main_trials - len(held_rows)
+    if limit is not None:
+        missing = min(missing, limit)
     if missing <= 0:
         return
     taken = set(Assignment.objects.filter(participant=participant).values_list("trial_id", flat=True))
@@ -230,39 +259,166 @@ def _top_up(participant: Participant, now) -> None:
     last = Assignment.objects.filter(participant=participant).order_by("-position").values_list(
         "position", flat=True).first() or 0
     sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
-    _reserve(participant, picked, list(range(last + 1, last + 1 + len(picked))), sides, now + ttl(study))
+    _reserve(participant, picked, list(range(last + 1, last + 1 + len(picked))), sides, until)
 
 
 def resume_participant(participant: Participant, *, now=None) -> None:
-    """The rater page is open: keep the rater's trials, give back expired ones where there is room,
-    replace the ones that went to someone else. Called on page load and every few minutes."""
+    """The rater page is open (page load, every few minutes, and when its trials run out): give back
+    expired trials where there is room and replace the ones that went to someone else.
+
+    Calling in renews no hold: only an answer does. Trials given back are held for the join hold,
+    so the rater must answer to keep them. Past the rater's progress cap (`progress_cap`) only the
+    next trial comes back, enough for an honest rater back from a long pause to continue (their
+    answer renews the rest and the next call gives back the others), too little for a script that
+    pings without answering to hoard a study.
+    """
     now = now or timezone.now()
     study = participant.study
     if not (study.state == StudyState.OPEN or participant.is_preview):
         return
-    if has_expired(participant):
-        with transaction.atomic():
-            Participant.objects.select_for_update().filter(pk=participant.pk).first()  # one resume at a time
-            expired = list(Assignment.objects.filter(participant=participant, state=AssignmentState.EXPIRED)
-                           .select_related("trial"))
-            reactivate(participant, expired, now)
-            _top_up(participant, now)
-    extend_expiry(participant, now)
-
-
-def extend_expiry(participant: Participant, now) -> None:
-    """Activity keeps the rater's unanswered trials reserved for another TTL.
-
-    Rows locked by another request (an answer claiming them, the expiry job) are skipped, so this
-    never waits or deadlocks; rows extended less than a minute ago are left alone.
-    """
-    new_expiry = now + ttl(participant.study)
-    due = Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
-                                    expires_at__lt=new_expiry - EXTEND_MARGIN)
+    if not has_expired(participant):
+        return
     with transaction.atomic():
-        ids = list(due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
-        if ids:
-            Assignment.objects.filter(pk__in=ids, state=AssignmentState.ACTIVE).update(expires_at=new_expiry)
+        # One resume at a time, and the rater's progress as it is now (not a cached copy).
+        locked = Participant.objects.select_for_update().filter(pk=participant.pk).values(
+            "last_active_at", "created_at").first()
+        if locked is None:
+            return
+        participant.last_active_at = locked["last_active_at"]
+        expired = list(Assignment.objects.filter(participant=participant, state=AssignmentState.EXPIRED)
+                       .select_related("trial").order_by("position"))
+        within = participant.is_preview or now < progress_cap(participant)
+        until = now + (ttl(study) if participant.is_preview else join_hold(study))
+        if within:
+            reactivate(participant, expired, now, until=until)
+            _top_up(participant, now, until=until)
+            return
+        if Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
+                                     expires_at__gt=now).exists():
+            return  # already holds its next trial
+        if not reactivate(participant, expired[:1], now, until=until):
+            _top_up(participant, now, until=until, limit=1)
+
+
+# ------------------------------------------------------------------------- reclaiming and caps
+def _expire_rows(rows) -> None:
+    """Rows (pk, trial, side, counted, role), locked by the caller: expired, their loads given back."""
+    Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(state=AssignmentState.EXPIRED)
+    given_back, left_back = Counter(), Counter()
+    for _, trial, side, counted, role in rows:
+        if counted and role == TrialRole.MAIN:  # only main trials hold a load
+            given_back[trial] += 1
+            left_back[trial] += side == "left"
+    if given_back:
+        ids = sorted(given_back)
+        list(Trial.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # lock order
+        Trial.objects.filter(pk__in=ids).update(
+            load=F("load") - Case(*[When(pk=t, then=Value(n)) for t, n in given_back.items()], default=Value(0),
+                                  output_field=IntegerField()),
+            left_load=F("left_load") - Case(*[When(pk=t, then=Value(n)) for t, n in left_back.items() if n],
+                                            default=Value(0), output_field=IntegerField()))
+
+
+_ROW_FIELDS = ("pk", "trial_id", "positive_side", "counts_toward_target", "trial__role")
+
+
+def _release_raters(study: Study, raters: list[int]) -> int:
+    """Expire the active main trials of these raters (they get them back, where there is still
+    room, if they come back and answer); rows an answer is claiming right now are skipped."""
+    if not raters:
+        return 0
+    with transaction.atomic():
+        rows = list(Assignment.objects.filter(participant_id__in=raters, state=AssignmentState.ACTIVE,
+                                              trial__role=TrialRole.MAIN, counts_toward_target=True)
+                    .select_for_update(skip_locked=True, of=("self",)).order_by("pk").values_list(*_ROW_FIELDS))
+        if rows:
+            _expire_rows(rows)
+    return len(rows)
+
+
+def reclaim_idle(study: Study, now, *, need: int) -> int:
+    """Take back at least `need` slots, if there are, from raters who hold trials without answering:
+    first raters who never answered and joined more than STUDIES_RECLAIM_NEW_SECONDS ago (oldest
+    first), then raters whose last answer is older than STUDIES_RECLAIM_IDLE_MINUTES (longest idle
+    first). Whole raters at a time, so nobody is left with a plan full of holes. Returns how many
+    trials were freed. Runs only when a join finds too little room."""
+    new_grace = timedelta(seconds=getattr(settings, "STUDIES_RECLAIM_NEW_SECONDS", 60))
+    idle = timedelta(minutes=getattr(settings, "STUDIES_RECLAIM_IDLE_MINUTES", 10))
+    holding = Assignment.objects.filter(participant=OuterRef("pk"), state=AssignmentState.ACTIVE,
+                                        trial__role=TrialRole.MAIN, expires_at__gt=now)
+    idle_raters = (Participant.objects.filter(study=study, is_preview=False, completed_at__isnull=True)
+                   .filter(Q(last_active_at__isnull=True, created_at__lt=now - new_grace)
+                           | Q(last_active_at__lt=now - idle))
+                   .filter(Exists(holding))
+                   .annotate(planned=F("planned_main_trials"), since=Coalesce("last_active_at", "created_at"))
+                   .order_by(F("last_active_at").asc(nulls_first=True), "since")
+                   .values_list("pk", "planned"))
+    chosen, freed = [], 0
+    for pk, planned in idle_raters[:200]:
+        chosen.append(pk)
+        freed += planned
+        if freed >= need:
+            break
+    released = _release_raters(study, chosen)
+    if released:
+        log.info("studies: study %s: %d trials taken back from %d raters holding without answering",
+                 study.pk, released, len(chosen))
+    return released
+
+
+def raters_needed(study: Study, n_main: int) -> int:
+    """How many raters fill the study: its main trials times the votes each needs, over a plan."""
+    per_rater = min(study.trials_per_participant or n_main, n_main) or 1
+    return -(-n_main * study.target_votes_per_item // per_rater)
+
+
+def admit_new_rater(study: Study, all_main: list[Slot], now) -> None:
+    """Cap the raters of a study who hold trials without having answered yet (a burst of scripted
+    joins, or a hostile page's visitors, could otherwise hold the whole study): at most
+    STUDIES_NEW_RATERS_SHARE of the raters the study needs, and at least STUDIES_NEW_RATERS_MIN.
+    Over the cap the oldest of them (past STUDIES_RECLAIM_NEW_SECONDS) gives up their trials; if
+    all of them joined just now, the join is refused for a moment (429 with Retry-After).
+
+    Counted without a lock, so simultaneous joins can overshoot the cap by a few: the cap bounds a
+    hoard, it does not meter a queue."""
+    share = getattr(settings, "STUDIES_NEW_RATERS_SHARE", 0.5)
+    if not share:
+        return
+    cap = max(getattr(settings, "STUDIES_NEW_RATERS_MIN", 5), int(share * raters_needed(study, len(all_main)) + 0.999))
+    new_grace = timedelta(seconds=getattr(settings, "STUDIES_RECLAIM_NEW_SECONDS", 60))
+    unconfirmed = list(Participant.objects.filter(
+        study=study, is_preview=False, last_active_at__isnull=True, completed_at__isnull=True,
+        created_at__gt=now - join_hold(study), assignments__state=AssignmentState.ACTIVE,
+        assignments__expires_at__gt=now).order_by("created_at").values_list("pk", "created_at").distinct()[:cap])
+    if len(unconfirmed) < cap:
+        return
+    oldest, joined = unconfirmed[0]
+    if joined < now - new_grace and _release_raters(study, [oldest]):
+        return
+    raise StudyBusy("Many people are starting this study right now. Please try again in a minute.",
+                    retry_after=int(new_grace.total_seconds()))
+
+
+def _admit_address(participant: Participant, now) -> None:
+    """At most STUDIES_MAX_RATERS_PER_ADDRESS raters of one address hold trials of a study at once
+    (0: no cap). Runs inside the join's transaction; on PostgreSQL a transaction-scoped advisory
+    lock on (study, address) makes the count and the new rater's insert one step, so simultaneous
+    joins from one address cannot all slip under the cap (SQLite runs writers one at a time)."""
+    cap = getattr(settings, "STUDIES_MAX_RATERS_PER_ADDRESS", 3)
+    if not cap:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"studies.join:{participant.study_id}:{participant.client_address}"])
+    holding = (Participant.objects.filter(study_id=participant.study_id, client_address=participant.client_address,
+                                          is_preview=False, completed_at__isnull=True,
+                                          assignments__state=AssignmentState.ACTIVE, assignments__expires_at__gt=now)
+               .values("pk").distinct()[:cap].count())
+    if holding >= cap:
+        raise TooManyFromAddress(
+            f"{cap} people from your network are taking part in this study right now. Please try again when one of "
+            "them has finished.", retry_after=int(join_hold(participant.study).total_seconds()))
 
 
 # ------------------------------------------------------------------------- the periodic job
@@ -279,23 +435,10 @@ def expire_stale(now=None, *, study: Study | None = None, batch: int = 2000) -> 
             if study is not None:
                 stale = stale.filter(participant__study=study)
             rows = list(stale.select_for_update(skip_locked=True, of=("self",)).order_by("pk").values_list(
-                "pk", "trial_id", "positive_side", "counts_toward_target", "trial__role")[:batch])
+                *_ROW_FIELDS)[:batch])
             if not rows:
                 return total
-            Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(state=AssignmentState.EXPIRED)
-            given_back, left_back = Counter(), Counter()
-            for _, trial, side, counted, role in rows:
-                if counted and role == TrialRole.MAIN:  # only main trials hold a load
-                    given_back[trial] += 1
-                    left_back[trial] += side == "left"
-            if given_back:
-                ids = sorted(given_back)
-                list(Trial.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # lock order
-                Trial.objects.filter(pk__in=ids).update(
-                    load=F("load") - Case(*[When(pk=t, then=Value(n)) for t, n in given_back.items()], default=Value(0),
-                                          output_field=IntegerField()),
-                    left_load=F("left_load") - Case(*[When(pk=t, then=Value(n)) for t, n in left_back.items() if n],
-                                                    default=Value(0), output_field=IntegerField()))
+            _expire_rows(rows)
         total += len(rows)
         if len(rows) < batch:
             return total
@@ -323,12 +466,22 @@ def close_if_complete(study_id: int, *, now=None) -> bool:
 
 
 def mark_finished_participants(now=None) -> int:
-    """Raters with every trial answered get their completion time (a backstop for two last answers
-    that raced; the answer path marks it itself otherwise)."""
+    """Raters who answered every trial of their plan get their completion time (a backstop for two
+    last answers that raced; the answer path marks it itself otherwise). The plan: the main trials
+    planned at the join and every practice and catch trial of the study; a trial still active or
+    expired (theirs to answer when they return) means not finished."""
     now = now or timezone.now()
-    pending = Assignment.objects.filter(state=AssignmentState.ACTIVE).values("participant_id")
-    return (Participant.objects.filter(completed_at__isnull=True, assignments__state=AssignmentState.ANSWERED)
-            .exclude(pk__in=pending).distinct().update(completed_at=now))
+    open_rows = Assignment.objects.filter(participant=OuterRef("pk"),
+                                          state__in=[AssignmentState.ACTIVE, AssignmentState.EXPIRED])
+    extra = (Trial.objects.filter(study=OuterRef("study")).exclude(role=TrialRole.MAIN).order_by()
+             .values("study").annotate(n=Count("pk")).values("n"))
+    done = list(Participant.objects.filter(completed_at__isnull=True, assignments__state=AssignmentState.ANSWERED)
+                .exclude(Exists(open_rows))
+                .annotate(n_answered=Count("assignments"), n_extra=Coalesce(Subquery(extra), 0))
+                .filter(n_answered__gte=F("planned_main_trials") + F("n_extra")).values_list("pk", flat=True))
+    if not done:
+        return 0
+    return Participant.objects.filter(pk__in=done, completed_at__isnull=True).update(completed_at=now)
 
 
 def maintain_studies(now=None) -> dict:

@@ -77,3 +77,29 @@ class LimiterUnavailable(RateLimited):
     Retry-After answers it the same way, with its own status."""
     status = 503
     code = "limits_unavailable"
+
+
+class StudyBusy(RateLimited):
+    """Many raters joined a study just now and none has answered yet: the next waits a moment
+    (studies.assignment.admit_new_rater)."""
+    status = 429
+    code = "study_busy"
+
+
+class TooManyFromAddress(RateLimited):
+    """Enough raters from this address hold trials of the study right now."""
+    status = 429
+    code = "too_many_from_address"
+
+
+class EntryRefused(StudyError):
+    """A join that did not come from the study's own page (a cross-site form, a stale page)."""
+    status = 403
+    code = "entry_refused"
+
+
+class CrowdEntryRefused(StudyError):
+    """A crowd link that cannot start or resume a rater. One message and status whether or not the
+    id took part before, so the answer tells nobody who did."""
+    status = 403
+    code = "crowd_entry_refused"

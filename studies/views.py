@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import limits
+from .entry_guard import check_entry, entry_nonce
 from .errors import RateLimited, StudyError
 from .models import Assignment, AssignmentState, Study, StudyState, TrialRole
 from .selectors.rater import completion_info, is_finished, participant_for_token
@@ -60,13 +61,15 @@ def healthz(request):
 
 
 def _start(request, study: Study, crowd: dict):
-    """Check the join limits, create (or prove and resume) the rater; the redirect carries their cookie."""
+    """Check that the POST came from the study's page, the join limits, create (or prove and
+    resume) the rater; the redirect carries their cookie."""
+    check_entry(request, study)
     limits.check(request, "join_ip")
     limits.check(request, "join_study", study.public_key)
     proof = EntryProof(cookie_token=request.get_signed_cookie(rater_cookie_name(study), default=None,
                                                               salt=RATER_COOKIE_SALT))
     participant = start_participant(study, url_params=crowd, user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                                    proof=proof)
+                                    proof=proof, address=limits.client_address(request))
     response = HttpResponseRedirect(reverse("studies:rater", args=[participant.token]))
     response.set_signed_cookie(rater_cookie_name(study), participant.token, salt=RATER_COOKIE_SALT,
                                max_age=RATER_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
@@ -75,7 +78,9 @@ def _start(request, study: Study, crowd: dict):
     return response
 
 
-@csrf_exempt  # no session or cookie is needed to enter: MTurk's iframe sends no cookie (see frameable)
+# No session or cookie is needed to enter (MTurk's iframe may send none, see frameable), so Django's
+# CSRF check is off; studies.entry_guard (a signed per-render nonce, the Origin) takes its place.
+@csrf_exempt
 @frameable
 @require_http_methods(["GET", "POST"])
 def entry(request, study_key: str):
@@ -84,9 +89,10 @@ def entry(request, study_key: str):
     if study.state == StudyState.DRAFT:
         raise Http404("No such study.")
     params = request.GET if request.method == "GET" else request.POST
-    crowd = {k: v for k, v in params.items() if k not in ("csrfmiddlewaretoken", "consent")}
+    crowd = {k: v for k, v in params.items() if k not in ("csrfmiddlewaretoken", "consent", "entry_nonce")}
     mturk_preview = crowd.get("assignmentId") == MTURK_PREVIEW_ASSIGNMENT
     context = {"study": study, "crowd_params": crowd, "mturk_preview": mturk_preview, "error": None,
+               "entry_nonce": entry_nonce(request, study),
                # a callable: the template counts only when it renders (a successful Start redirects)
                "practice_count": lambda: study.trials.filter(role=TrialRole.PRACTICE).count()}
     if request.method == "POST" and not mturk_preview and study.state == StudyState.OPEN:

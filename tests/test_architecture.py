@@ -145,8 +145,11 @@ from django.urls import reverse
 from evalsite.wsgi import application  # noqa: F401  (what gunicorn loads)
 key = sys.argv[1]
 client = Client()
-statuses = [client.get(f"/s/{key}/").status_code]
-page = client.post(f"/s/{key}/", {"consent": "yes"}, follow=True)
+import re
+entry = client.get(f"/s/{key}/")
+statuses = [entry.status_code]
+nonce = re.search(rb'name="entry_nonce" value="([^"]+)"', entry.content).group(1).decode()  # the page's Start
+page = client.post(f"/s/{key}/", {"consent": "yes", "entry_nonce": nonce}, follow=True)
 statuses.append(page.status_code)
 token = page.redirect_chain[-1][0].rstrip("/").rsplit("/", 1)[-1]  # /r/<token>/
 statuses.append(client.get(reverse("studies-api:rater-state", args=[token])).status_code)

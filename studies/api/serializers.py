@@ -68,6 +68,12 @@ class AnswerSerializer(serializers.Serializer):
     played_to_end = StrictBooleanField(required=False, default=False)
     answered_at = StrictDateTimeField(required=False, allow_null=True,
                                       help_text="When the rater answered (server clock; not in the future).")
+    sound_started_at = StrictDateTimeField(
+        required=False, allow_null=True, help_text="When this trial's sound last started playing (server clock).")
+    sound_ended_at = StrictDateTimeField(
+        required=False, allow_null=True, help_text="When that playback ended; absent if it did not play to its end. "
+                                                   "With full playback required, the server checks the two against "
+                                                   "the sound's length and the rater's other playbacks.")
 
     def validate(self, data):
         unknown = sorted(set(self.initial_data) - set(self.fields))
@@ -92,7 +98,9 @@ class TrialSerializer(serializers.Serializer):
 
 class ProgressSerializer(serializers.Serializer):
     answered = serializers.IntegerField()
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Every trial of the rater's plan: done only when all are answered.")
+    unavailable = serializers.IntegerField(required=False,
+                                           help_text="Trials of the plan the rater holds none of right now.")
 
 
 class RaterStateSerializer(serializers.Serializer):
@@ -126,7 +134,8 @@ class StudySerializer(serializers.ModelSerializer):
     class Meta:
         model = Study
         fields = ["id", "name", "kind", "state", "title", "target_votes_per_item", "trials_per_participant",
-                  "require_full_playback", "completion_code", "conditions", "rater_link", "created_at",
+                  "require_full_playback", "completion_code", "per_rater_codes", "count_incomplete_raters",
+                  "conditions", "rater_link", "created_at",
                   "opened_at", "closed_at"]
         read_only_fields = fields
 

@@ -12,6 +12,12 @@ def new_participant_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_rater_code() -> str:
+    """A rater's own completion code: 64 random bits (16 hex digits), so codes never collide in
+    practice and one cannot be guessed from another; the unique constraint is the backstop."""
+    return secrets.token_hex(8).upper()
+
+
 class Participant(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
     token = models.CharField(max_length=64, unique=True, default=new_participant_token, editable=False,
@@ -26,8 +32,16 @@ class Participant(models.Model):
     url_params = models.JSONField(default=dict, blank=True, help_text="Every query parameter of the link.")
     user_agent = models.CharField(max_length=400, blank=True)
     planned_main_trials = models.PositiveIntegerField(default=0)
+    completion_code = models.CharField(
+        max_length=32, unique=True, null=True, default=new_rater_code, editable=False,
+        help_text="This rater's own completion code (beside the study's); staff can search for it.")
+    client_address = models.CharField(
+        max_length=64, blank=True, editable=False, db_default="",
+        help_text="A keyed hash of the address the rater joined from (never the address itself): "
+                  "caps how many raters of one address hold trials at once.")
     created_at = models.DateTimeField(auto_now_add=True)
-    last_active_at = models.DateTimeField(auto_now_add=True)
+    last_active_at = models.DateTimeField(
+        null=True, blank=True, help_text="The rater's last answer (progress); empty until their first.")
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -35,10 +49,19 @@ class Participant(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(platform__in=["", "prolific", "mturk"]),
                                    name="participant_platform_valid"),
-            # One Participant per crowd worker and study, so a returning worker resumes, never restarts.
-            models.UniqueConstraint(fields=["study", "platform", "crowd_participant_id"],
+            # One Participant per crowd worker, platform session and study: the same session
+            # resumes, never restarts; another session of the same id (a squatter who came first
+            # with a made-up one, or a retake the platform allowed) is a rater of its own.
+            models.UniqueConstraint(fields=["study", "platform", "crowd_participant_id", "crowd_session_id"],
                                     condition=~Q(crowd_participant_id=""),
-                                    name="participant_unique_crowd_worker"),
+                                    name="participant_unique_crowd_session"),
+        ]
+        indexes = [
+            models.Index(fields=["study", "client_address"], condition=~Q(client_address=""),
+                         name="participant_study_address"),
+            # Raters who have not answered yet, by join time: the cap on them (studies.assignment).
+            models.Index(fields=["study", "created_at"], condition=Q(last_active_at__isnull=True),
+                         name="participant_unconfirmed"),
         ]
 
     def __str__(self):
@@ -120,6 +143,13 @@ class Response(models.Model):
     positive_side = models.CharField(max_length=5, blank=True)
     client_answered_at = models.DateTimeField(null=True, blank=True,
                                               help_text="When the browser took it (may be offline, earlier).")
+    sound_started_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="When this trial's sound started playing (the page's word).")
+    sound_ended_at = models.DateTimeField(null=True, blank=True,
+                                          help_text="When it ended; empty if it did not play to its end.")
+    played_to_end = models.BooleanField(
+        null=True, help_text="The sound of this trial played to its end and the reported playback lasted at least "
+                             "its duration (checked by the server). Empty for answers stored before it was recorded.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -65,7 +65,15 @@ class Study(models.Model):
         default=2, help_text="Rating study: a broken-image catch trial is passed with at most this rating.")
     min_catch_accuracy = models.FloatField(
         default=0.5, help_text="Screening: raters passing fewer catch trials than this share are excluded.")
-    completion_code = models.CharField(max_length=32, default=new_completion_code)
+    completion_code = models.CharField(max_length=32, default=new_completion_code,
+                                       help_text="The study-wide code (what Prolific checks).")
+    per_rater_codes = models.BooleanField(
+        default=False, help_text="Hand each rater their own code instead of the study-wide one (MTurk's form, the "
+                                 "'{code}' of the redirect; Prolific's standard URL always carries the study-wide code). "
+                                 "Either way each rater's own code is shown, exported and searchable.")
+    count_incomplete_raters = models.BooleanField(
+        default=True, help_text="Count the answers of raters who did not answer every trial in the results tables. "
+                                "They are marked in the export either way.")
     completion_redirect_url = models.URLField(
         max_length=500, blank=True,
         help_text="Where a crowd rater is sent at the end; '{code}' is replaced by the completion code. "

@@ -9,7 +9,8 @@ EXPORT_HEADER = [
     "response_id", "participant", "crowd_platform", "crowd_participant_id", "trial", "trial_role", "condition",
     "checkpoint", "variant", "checkpoint_step", "sound", "sound_class", "other_class", "image", "other_image",
     "rating", "choice", "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count",
-    "client_id", "client_answered_at", "saved_at", "preview",
+    "client_id", "client_answered_at", "saved_at", "preview", "crowd_session_id", "participant_code",
+    "participant_complete", "sound_started_at", "sound_ended_at", "played_to_end",
 ]
 _EXPORT_FIELDS = [
     "id", "participant_id", "participant__platform", "participant__crowd_participant_id", "trial_id", "trial__role",
@@ -17,19 +18,30 @@ _EXPORT_FIELDS = [
     "trial__condition__checkpoint__step", "trial__stimulus__source_sound", "trial__stimulus__sound_label",
     "trial__stimulus__other_label", "trial__stimulus__source_image", "trial__stimulus__source_other_image", "rating", "choice",
     "chosen_role", "positive_side", "presented_position", "response_time_ms", "play_count", "client_id",
-    "client_answered_at", "created_at", "participant__is_preview",
+    "client_answered_at", "created_at", "participant__is_preview", "participant__crowd_session_id",
+    "participant__completion_code", "participant__completed_at", "sound_started_at", "sound_ended_at",
+    "played_to_end",
 ]
+_TIMES = ("client_answered_at", "created_at", "sound_started_at", "sound_ended_at")
 
 
 def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[list]:
-    """Every response in long format, one row per vote, streamed from the database in chunks."""
+    """Every response in long format, one row per vote, streamed from the database in chunks.
+
+    Every rater's answers are listed, complete or not: `participant_complete` says whether the rater
+    answered every trial of their plan (the study's count_incomplete_raters decides only what the
+    results tables count), `participant_code` is the rater's own completion code and
+    `crowd_session_id` the platform session their crowd id is bound to (a crowd id seen with two
+    sessions is two raters: the platform's submission names the real one)."""
     rows = Response.objects.filter(trial__study=study)
     if not include_preview:
         rows = rows.filter(participant__is_preview=False)
-    answered_at, saved_at = _EXPORT_FIELDS.index("client_answered_at"), _EXPORT_FIELDS.index("created_at")
+    times = [_EXPORT_FIELDS.index(name) for name in _TIMES]
+    complete = _EXPORT_FIELDS.index("participant__completed_at")
     for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):
         row = list(row)
-        if row[answered_at] is not None:
-            row[answered_at] = row[answered_at].isoformat()
-        row[saved_at] = row[saved_at].isoformat()
+        for index in times:
+            if row[index] is not None:
+                row[index] = row[index].isoformat()
+        row[complete] = row[complete] is not None
         yield row

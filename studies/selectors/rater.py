@@ -12,7 +12,9 @@ from ..models import Assignment, AssignmentState, Participant, StudyKind, StudyS
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 MTURK_SUBMIT_HOSTS = ("www.mturk.com", "workersandbox.mturk.com")
-HELD_STATES = (AssignmentState.ACTIVE, AssignmentState.ANSWERED)  # expired/withdrawn are not in the plan
+# A rater's plan: every trial they were given except those withdrawn (an expired trial of theirs
+# went back to the pool but is still theirs to answer: given back, or replaced, when they return).
+PLAN_STATES = (AssignmentState.ACTIVE, AssignmentState.ANSWERED, AssignmentState.EXPIRED)
 
 
 _recent_raters: dict[str, tuple[float, Participant]] = {}
@@ -45,18 +47,28 @@ def participant_for_token(token: str) -> Participant | None:
     return participant
 
 
-def trial_facts(study, trial_id: int) -> tuple[str, float]:
+def trial_facts(study, trial_id: int | None = None):
     """(role, sound seconds) of a trial, from a per-process map of the study's trials: trials do
     not change once built, so a rater's plan is read from the assignments table alone. Keyed by
-    the study's random key, which no other study ever has (ids can come back after a rollback)."""
+    the study's random key, which no other study ever has (ids can come back after a rollback).
+    Without a trial id: the whole map."""
     facts = _trial_facts.get(study.public_key)
-    if facts is None or trial_id not in facts:
+    if facts is None or (trial_id is not None and trial_id not in facts):
         facts = {pk: (role, seconds) for pk, role, seconds in Trial.objects.filter(study=study).values_list(
             "pk", "role", "stimulus__sound_duration_s")}
         if len(_trial_facts) > 1000:
             _trial_facts.clear()
         _trial_facts[study.public_key] = facts
-    return facts[trial_id]
+    return facts if trial_id is None else facts[trial_id]
+
+
+def plan_size(participant: Participant) -> int:
+    """How many trials complete this rater: the main trials planned when they joined (one withdrawn
+    because it went to another rater while they were away is replaced, never dropped, so walking
+    away cannot shorten the plan) and every practice and catch trial of the study (each rater gets
+    all of them)."""
+    extra = sum(1 for role, _ in trial_facts(participant.study).values() if role != TrialRole.MAIN)
+    return participant.planned_main_trials + extra
 
 
 def study_accepts_answers(participant: Participant) -> bool:
@@ -79,26 +91,33 @@ def trial_payload(participant: Participant, trial: dict) -> dict:
     return payload
 
 
-def held_assignments(participant: Participant) -> list[dict]:
+def plan_rows(participant: Participant) -> list[dict]:
     """The rater's plan in order (one query, plain rows: no model instances to build)."""
-    return list(Assignment.objects.filter(participant=participant, state__in=HELD_STATES).order_by("position")
+    return list(Assignment.objects.filter(participant=participant, state__in=PLAN_STATES).order_by("position")
                 .values("public_key", "state", "trial_id"))
 
 
 def rater_state(participant: Participant, *, limit: int | None = None) -> dict:
-    """Progress and the rater's pending trials in order (for resume on any device). Reads only."""
+    """Progress and the rater's pending trials in order (for resume on any device). Reads only.
+
+    Done only when every trial of the plan is answered (`plan_size`); trials that expired while the
+    rater was away are not done, they come back (or are replaced) when the page calls in.
+    `progress.unavailable` counts the trials of the plan the rater holds none of right now (the
+    page says so when it has nothing to show)."""
     study = participant.study
-    rows = held_assignments(participant)
+    rows = plan_rows(participant)
     pending = [a for a in rows if a["state"] == AssignmentState.ACTIVE]
-    answered = len(rows) - len(pending)
-    done = participant.completed_at is not None or (not pending and answered > 0)
+    answered = sum(1 for a in rows if a["state"] == AssignmentState.ANSWERED)
+    total = max(plan_size(participant), answered + len(pending))
+    done = participant.completed_at is not None or (answered >= total and len(rows) == answered)
     open_now = study_accepts_answers(participant)
     shown = pending[:limit] if limit else pending
     state = {
         "kind": study.kind,
         "study_open": open_now,
         "require_full_playback": study.require_full_playback,
-        "progress": {"answered": answered, "total": len(rows)},
+        "progress": {"answered": answered, "total": total,
+                     "unavailable": 0 if done else total - answered - len(pending)},
         "done": done,
         "trials": [trial_payload(participant, a) for a in shown] if open_now else [],
         "server_time": timezone.now().isoformat(),
@@ -109,11 +128,12 @@ def rater_state(participant: Participant, *, limit: int | None = None) -> dict:
 
 
 def is_finished(participant: Participant) -> bool:
+    """Every trial of the rater's plan answered (the only way to the completion code)."""
     if participant.completed_at is not None:
         return True
-    states = set(Assignment.objects.filter(participant=participant, state__in=HELD_STATES)
-                 .values_list("state", flat=True).distinct())
-    return states == {AssignmentState.ANSWERED}
+    states = list(Assignment.objects.filter(participant=participant, state__in=PLAN_STATES)
+                  .values_list("state", flat=True))
+    return bool(states) and set(states) == {AssignmentState.ANSWERED} and len(states) >= plan_size(participant)
 
 
 def mturk_submit_url(turk_submit_to) -> str:
@@ -144,19 +164,26 @@ def safe_redirect_url(url: str) -> str:
 
 
 def completion_info(participant: Participant) -> dict:
-    """The completion code and, for crowd raters, where their platform expects them to go."""
+    """The completion code and, for crowd raters, where their platform expects them to go.
+
+    `code` is the study-wide code, or the rater's own with the study's per_rater_codes (a shared
+    code travels: a rater's own one shows staff who it was issued to). `rater_code` is the rater's
+    own either way. Prolific's standard URL always carries the study-wide code, the one Prolific
+    checks; a redirect template's '{code}' and MTurk's completion_code carry `code`."""
     study = participant.study
-    code = study.completion_code
-    info = {"code": code, "redirect_url": "", "mturk_submit": None}
+    own = participant.completion_code or ""
+    code = own if study.per_rater_codes and own else study.completion_code
+    info = {"code": code, "rater_code": own, "redirect_url": "", "mturk_submit": None}
     if participant.is_preview:
         return info
     template = study.completion_redirect_url
     if participant.platform == "prolific":
-        info["redirect_url"] = safe_redirect_url((template or PROLIFIC_COMPLETE_URL).replace("{code}", code))
+        info["redirect_url"] = safe_redirect_url(template.replace("{code}", code) if template
+                                                 else PROLIFIC_COMPLETE_URL.replace("{code}", study.completion_code))
     elif participant.platform == "mturk":
         info["mturk_submit"] = {
             "action": mturk_submit_url(participant.url_params.get("turkSubmitTo")),
-            "fields": {"assignmentId": participant.crowd_session_id, "completion_code": code},
+            "fields": {"assignmentId": participant.crowd_session_id, "completion_code": code, "rater_code": own},
         }
     elif template:
         info["redirect_url"] = safe_redirect_url(template.replace("{code}", code))

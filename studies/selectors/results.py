@@ -16,7 +16,14 @@ SEED = 0
 
 
 def _counted(study: Study):
-    return Response.objects.filter(trial__study=study, participant__is_preview=False)
+    """The responses the tables count: never a preview's, and an incomplete rater's (one who did not
+    answer every trial of their plan) only with the study's count_incomplete_raters. Counting them
+    is the default: their answers are as real as anyone's and already count toward each item's
+    target of votes; staff who pay only complete raters may prefer to leave them out."""
+    rows = Response.objects.filter(trial__study=study, participant__is_preview=False)
+    if not study.count_incomplete_raters:
+        rows = rows.filter(participant__completed_at__isnull=False)
+    return rows
 
 
 def catch_results(study: Study) -> list[dict]:
@@ -55,11 +62,19 @@ def progress(study: Study) -> dict:
         responses__participant__is_preview=False)))
     complete = main.filter(vote_count__gte=study.target_votes_per_item).count()
     raters = Participant.objects.filter(study=study, is_preview=False)
+    counts = raters.aggregate(
+        participants=Count("pk", distinct=True),  # distinct: the responses join repeats raters
+        completed=Count("pk", filter=Q(completed_at__isnull=False), distinct=True),
+        incomplete_with_answers=Count("pk", filter=Q(completed_at__isnull=True, responses__isnull=False),
+                                      distinct=True))
     return {
         "items": totals["items"], "target_votes_per_item": study.target_votes_per_item,
         "votes": totals["votes"], "votes_needed": totals["items"] * study.target_votes_per_item,
-        "items_complete": complete, "participants": raters.count(),
-        "participants_completed": raters.filter(completed_at__isnull=False).count(),
+        "items_complete": complete, "participants": counts["participants"],
+        "participants_completed": counts["completed"],
+        # raters who answered some trials but not all (still going, or gone): marked in the export
+        "participants_incomplete": counts["incomplete_with_answers"],
+        "incomplete_counted": study.count_incomplete_raters,
     }
 
 

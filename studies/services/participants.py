@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from ..assignment import assign_participant, resume_participant
-from ..errors import BadLink, CrowdIdTaken, StudyNotOpen
+from ..entry_guard import address_key
+from ..errors import BadLink, CrowdEntryRefused, StudyNotOpen
 from ..models import Participant, Study, StudyState
 from ..selectors.rater import rater_link  # noqa: F401  (re-exported for callers that build links)
 
@@ -62,26 +64,54 @@ class EntryProof:
     cookie_token: str | None = None
 
 
-def _returning(existing: Participant, identity: dict, proof: EntryProof) -> Participant:
-    """A crowd id that already started: only the browser that started it (its cookie) or the same
-    platform session (Prolific SESSION_ID / MTurk assignmentId, which only that worker's platform
-    page carries) gets the rater back; anyone else who merely knows the id gets nothing."""
-    if proof.cookie_token and proof.cookie_token == existing.token:
-        return existing
+# One refusal for every crowd link that cannot start or resume, whether or not its id took part:
+# the answer must not tell a squatter which ids are in the study.
+CROWD_REFUSAL = ("This link cannot start the study. Please open the study from its page on Prolific or MTurk, so "
+                 "that the link carries your session; if you already started, continue in the same browser or with "
+                 "the personal link shown on your first page.")
+
+
+def _session_required() -> bool:
+    return getattr(settings, "STUDIES_REQUIRE_CROWD_SESSION", True)
+
+
+def _crowd_rater(study: Study, identity: dict, proof: EntryProof) -> Participant | None:
+    """The existing rater this crowd link names, if it proves it is theirs; None for a new one.
+
+    A crowd id is bound to the platform session it started with (Prolific SESSION_ID, MTurk
+    assignmentId: only the worker's own platform page carries them, and they cannot be guessed).
+    The same session resumes anywhere; the browser that started resumes by its signed cookie.
+    Another session of the same id is a rater of its own: whoever came first with a made-up session
+    cannot lock the real worker out, and their answers carry a session no platform submission has
+    (the export lists sessions, and marks ids seen in more than one). A link without a session is
+    refused when sessions are required (STUDIES_REQUIRE_CROWD_SESSION, the default: both platforms
+    send one); where they are not, the first link of an id keeps it and others are refused alike.
+    """
+    same_id = Participant.objects.filter(study=study, platform=identity["platform"],
+                                         crowd_participant_id=identity["crowd_participant_id"])
+    if proof.cookie_token:
+        mine = same_id.filter(token=proof.cookie_token).first()
+        if mine is not None:
+            return mine
     session = identity["crowd_session_id"]
-    if session and session == existing.crowd_session_id and session != MTURK_PREVIEW_ASSIGNMENT:
-        return existing
-    raise CrowdIdTaken("This participant id has already started this study in another browser. Please continue in "
-                       "that browser, or with the personal link shown on your first page; your progress is kept there.")
+    if session == MTURK_PREVIEW_ASSIGNMENT:
+        session = ""
+    if not session:
+        if _session_required() or same_id.exists():
+            raise CrowdEntryRefused(CROWD_REFUSAL)
+        return None
+    return same_id.filter(crowd_session_id=session).first()
 
 
 def start_participant(study: Study, *, url_params=None, user_agent: str = "", preview: bool = False,
-                      proof: EntryProof = EntryProof()) -> Participant:
+                      proof: EntryProof = EntryProof(), address: str = "") -> Participant:
     """A new rater with their trials assigned, or a returning crowd worker who proved who they are.
 
-    Raises StudyNotOpen for a study that is not open (previews may run on drafts), StudyFull when no
-    trial has room left, BadLink for crowd ids that do not fit, CrowdIdTaken for a crowd id that
-    already started elsewhere without proof.
+    `address` is the client's address (only a keyed hash of it is stored: it caps the raters of one
+    address holding trials at once). Raises StudyNotOpen for a study that is not open (previews may
+    run on drafts), StudyFull when no trial has room left, StudyBusy / TooManyFromAddress over the
+    hold caps, BadLink for crowd ids that do not fit, CrowdEntryRefused for a crowd link that can
+    neither start nor resume.
     """
     params = clean_url_params(url_params or {})
     allowed = study.state in (StudyState.DRAFT, StudyState.OPEN) if preview else study.state == StudyState.OPEN
@@ -90,20 +120,21 @@ def start_participant(study: Study, *, url_params=None, user_agent: str = "", pr
     identity = crowd_identity(params) if not preview else crowd_identity({})
     crowd = identity["crowd_participant_id"]
     if crowd:
-        existing = Participant.objects.filter(study=study, platform=identity["platform"],
-                                              crowd_participant_id=crowd).first()
+        existing = _crowd_rater(study, identity, proof)
         if existing:
-            return _returning(existing, identity, proof)
+            return existing
     participant = Participant(study=study, is_preview=preview, url_params=params,
-                              user_agent=_printable(user_agent)[:400], **identity)
+                              user_agent=_printable(user_agent)[:400],
+                              client_address="" if preview else address_key(address), **identity)
     try:
         assign_participant(participant)  # creates the rater with their trials, in one transaction
-    except IntegrityError:  # the same crowd worker arrived twice at once: the first row wins
-        existing = Participant.objects.filter(study=study, platform=identity["platform"],
-                                              crowd_participant_id=crowd).first()
+    except IntegrityError:  # the same crowd session arrived twice at once: the first row wins
+        existing = Participant.objects.filter(
+            study=study, platform=identity["platform"], crowd_participant_id=crowd,
+            crowd_session_id=identity["crowd_session_id"]).first() if crowd else None
         if existing is None:
             raise
-        return _returning(existing, identity, proof)
+        return existing
     return participant
 
 

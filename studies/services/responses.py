@@ -20,15 +20,19 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ..assignment import reactivate
+from ..assignment import reactivate, renew_margin, ttl
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
 from ..models import (Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, Stimulus, StudyKind,
                       Trial)
-from ..selectors.rater import study_accepts_answers
+from ..selectors.rater import plan_size, study_accepts_answers
 
-# Browsers report 'ended' a little before the server's clock says the sound could have ended
-# (network latency between fetching the sound and playing it); allow this much slack.
-PLAYBACK_SLACK = timedelta(milliseconds=500)
+# The page reports when each trial's sound started and ended, on the server's clock (it learns the
+# offset from every state it loads). Its 'play' and 'ended' events are a few milliseconds apart from
+# the audio itself; a playback shorter than the sound by more than this is not a whole playback.
+PLAYBACK_SLACK = timedelta(milliseconds=150)
+PLAYBACK_SLACK_SHARE = 0.02
+# How far the page's clock may be from the server's (the offset is measured over one request).
+PLAYBACK_CLOCK_SLACK = timedelta(seconds=5)
 # A browser's clock may be off; an answer time further in the future than this is refused.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -45,6 +49,8 @@ class SubmittedAnswer:
     play_count: int = 1
     played_to_end: bool = False
     answered_at: datetime | None = None
+    sound_started_at: datetime | None = None
+    sound_ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,9 @@ _TARGET_SQL = """
 SELECT a.id, a.trial_id, a.state, a.position, a.positive_side, a.counts_toward_target, a.first_served_at,
        s.sound_duration_s,
        (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id AND o.state = %(answered)s),
-       (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id
-                                              AND o.state IN (%(answered)s, %(active)s)),
+       EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a.participant_id
+                                            AND p.sound_started_at < %(played_until)s
+                                            AND p.sound_ended_at > %(played_from)s),
        r.participant_id, ra.public_key, r.rating, r.choice
 FROM {assignment} a
 JOIN {trial} t ON t.id = a.trial_id
@@ -73,7 +80,7 @@ LEFT JOIN {assignment} ra ON ra.id = r.assignment_id
 WHERE a.participant_id = %(participant)s AND a.public_key = %(trial)s
 """
 _TARGET_FIELDS = ("pk", "trial_id", "state", "position", "positive_side", "counts_toward_target", "first_served_at",
-                  "trial__stimulus__sound_duration_s", "n_answered", "n_held", "replay_participant", "replay_trial",
+                  "trial__stimulus__sound_duration_s", "n_answered", "overlaps", "replay_participant", "replay_trial",
                   "replay_rating", "replay_choice")
 
 
@@ -85,20 +92,41 @@ def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
     sql = _TARGET_SQL.format(assignment=Assignment._meta.db_table, trial=Trial._meta.db_table,
                              stimulus=Stimulus._meta.db_table, response=Response._meta.db_table)
     client_id = answer.client_id.hex if connection.vendor == "sqlite" else str(answer.client_id)
+    # Another answer of this rater whose playback overlaps this one's by more than the slack: one
+    # rater hears one sound at a time, so a script cannot claim a sound's length for every trial at once.
+    played_from, played_until = _playback(answer)
+    if played_from is None:
+        played_from = played_until = None
+    else:
+        played_from, played_until = played_from + PLAYBACK_SLACK, played_until - PLAYBACK_SLACK
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"answered": AssignmentState.ANSWERED, "active": AssignmentState.ACTIVE,
-                             "client_id": client_id, "participant": participant.pk, "trial": answer.trial})
+        cursor.execute(sql, {"answered": AssignmentState.ANSWERED, "client_id": client_id,
+                             "participant": participant.pk, "trial": answer.trial,
+                             "played_from": _db_time(played_from), "played_until": _db_time(played_until)})
         row = cursor.fetchone()
     if row is None:
         return None
     target = dict(zip(_TARGET_FIELDS, row))
     target["counts_toward_target"] = bool(target["counts_toward_target"])
+    target["overlaps"] = bool(target["overlaps"])
     served = target["first_served_at"]  # SQLite hands raw datetimes back naive or as text (both UTC)
     if isinstance(served, str):
         served = parse_datetime(served)
     if served is not None and timezone.is_naive(served):
         target["first_served_at"] = served.replace(tzinfo=dt_timezone.utc)
     return target
+
+
+def _playback(answer: SubmittedAnswer) -> tuple[datetime | None, datetime | None]:
+    """The reported playback as (started, ended) when both are given, else (None, None)."""
+    if answer.sound_started_at is None or answer.sound_ended_at is None:
+        return None, None
+    return answer.sound_started_at, answer.sound_ended_at
+
+
+def _db_time(value: datetime | None):
+    """A datetime as a raw query needs it (SQLite compares the text Django stores)."""
+    return None if value is None else connection.ops.adapt_datetimefield_value(value)
 
 
 def _replayed(participant: Participant, answer: SubmittedAnswer, stored: dict) -> bool:
@@ -119,7 +147,7 @@ def _stored_replay(answer: SubmittedAnswer) -> dict | None:
             "choice": row["choice"]}
 
 
-def _check_content(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> None:
+def _check_content(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> bool:
     study = participant.study
     if study.kind == StudyKind.RATING:
         if answer.rating is None or answer.choice:
@@ -136,15 +164,47 @@ def _check_content(participant: Participant, target: dict, answer: SubmittedAnsw
         if answer.answered_at < participant.created_at - CLOCK_SKEW:
             raise BadAnswer("The answer's time lies before the rater started.",
                             fields={"answered_at": "before the start"})
+    played, doubt = _check_playback(participant, target, answer, now)
     if study.require_full_playback:
         if not answer.played_to_end:
             raise BadAnswer("Please listen to the whole sound before answering.",
                             fields={"played_to_end": "the sound has not played to its end"})
-        served = target["first_served_at"]
-        duration = timedelta(seconds=target["trial__stimulus__sound_duration_s"])
-        if served is None or now - served + PLAYBACK_SLACK < duration:
-            raise BadAnswer("Please listen to the whole sound before answering (it has not been fetched long "
-                            "enough to have played).", fields={"played_to_end": "too early"})
+        if doubt:
+            raise BadAnswer(f"Please listen to the whole sound before answering ({doubt}).",
+                            fields={"played_to_end": "too early"})
+    return played
+
+
+def _check_playback(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> tuple[bool, str]:
+    """Check the playback the page reported for this trial: (whole sound heard, why not).
+
+    The page preloads every sound, so when a sound was fetched says nothing about when it was heard;
+    what the page reports is checked instead: it lies after this trial's sound was first fetched and
+    not in the future, lasts at least the sound's duration (less a small slack), and overlaps no
+    other answer's playback of this rater (one rater hears one sound at a time, so a script has to
+    spend each sound's length in real time). That is the stored `played_to_end`: the page's word
+    that the sound ended, and a playback long enough for it. A reported time that cannot be a
+    playback at all (an end before its start, in the future) is a 400 in any study; a playback
+    that is merely too short refuses the answer only where the study requires full playback.
+    """
+    started, ended = answer.sound_started_at, answer.sound_ended_at
+    if started is None and ended is not None:
+        raise BadAnswer("A playback end needs its start.", fields={"sound_started_at": "required with sound_ended_at"})
+    if (ended or started or now) > now + PLAYBACK_CLOCK_SLACK:
+        raise BadAnswer("The playback's time lies in the future.", fields={"sound_ended_at": "in the future"})
+    if started is not None and ended is not None and ended < started:
+        raise BadAnswer("A sound cannot end before it starts.", fields={"sound_ended_at": "before the start"})
+    if started is None or ended is None:
+        return False, "no whole playback of this trial's sound was reported"
+    served = target["first_served_at"]
+    if served is None or started < served - PLAYBACK_CLOCK_SLACK:
+        return False, "its sound had not been fetched when it is said to have started"
+    if target["overlaps"]:
+        return False, "its playback overlaps the playback of another of your trials"
+    duration = timedelta(seconds=target["trial__stimulus__sound_duration_s"])
+    if ended - started < duration * (1 - PLAYBACK_SLACK_SHARE) - PLAYBACK_SLACK:
+        return False, "the playback reported for it is shorter than its sound"
+    return bool(answer.played_to_end), ""
 
 
 def _chosen_role(positive_side: str, choice: str) -> str:
@@ -155,26 +215,45 @@ def _chosen_role(positive_side: str, choice: str) -> str:
     return ChosenRole.POSITIVE if choice == positive_side else ChosenRole.NEGATIVE
 
 
+# `renewed` and `progressed` read `claimed`, so they run after the claim took its row lock and only
+# when it won. Their rows are taken with SKIP LOCKED: another answer of the same rater claiming one
+# of them right now keeps its lock, and an answer never waits for the rater's row (a returning
+# rater's resume holds it while it locks trial rows; waiting here could close a cycle with the
+# periodic job). A skipped progress mark is set again by the rater's next answer.
 _STORE_SQL = """
 WITH claimed AS (
     UPDATE {assignment} SET state = %(answered)s WHERE id = %(assignment_id)s AND state = %(active)s RETURNING id
 ), saved AS (
     INSERT INTO {response} (assignment_id, participant_id, trial_id, client_id, rating, choice, chosen_role,
                             response_time_ms, play_count, presented_position, positive_side, client_answered_at,
-                            created_at)
+                            sound_started_at, sound_ended_at, played_to_end, created_at)
     SELECT id, %(participant_id)s, %(trial_id)s, %(client_id)s::uuid, %(rating)s, %(choice)s, %(chosen_role)s,
-           %(response_time_ms)s, %(play_count)s, %(position)s, %(positive_side)s, %(answered_at)s, %(now)s
+           %(response_time_ms)s, %(play_count)s, %(position)s, %(positive_side)s, %(answered_at)s,
+           %(sound_started_at)s, %(sound_ended_at)s, %(played_to_end)s, %(now)s
     FROM claimed
     RETURNING trial_id
 ), counted AS (
     UPDATE {trial} SET vote_count = vote_count + 1 WHERE %(counts)s AND id IN (SELECT trial_id FROM saved) RETURNING id
+), renewed AS (
+    UPDATE {assignment} SET expires_at = %(renew_until)s
+    WHERE id IN (SELECT o.id FROM {assignment} o
+                 WHERE o.participant_id = %(participant_id)s AND o.state = %(active)s
+                   AND o.expires_at < %(renew_before)s AND EXISTS (SELECT 1 FROM claimed)
+                 FOR UPDATE OF o SKIP LOCKED)
+    RETURNING id
+), progressed AS (
+    UPDATE {participant} SET last_active_at = %(now)s
+    WHERE id IN (SELECT q.id FROM {participant} q WHERE q.id = %(participant_id)s AND EXISTS (SELECT 1 FROM claimed)
+                 FOR UPDATE OF q SKIP LOCKED)
+    RETURNING id
 )
 SELECT count(*) FROM saved
 """
 
 
-def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now) -> bool:
-    """Claim the assignment, store the response, count the vote: all or nothing. False: the claim lost."""
+def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now, played: bool) -> bool:
+    """Claim the assignment, store the response, count the vote, renew the rater's other holds and
+    record their progress: all or nothing. False: the claim lost."""
     values = {
         "answered": AssignmentState.ANSWERED, "active": AssignmentState.ACTIVE, "assignment_id": target["pk"],
         "participant_id": participant.pk, "trial_id": target["trial_id"], "client_id": str(answer.client_id),
@@ -182,11 +261,15 @@ def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now)
         "chosen_role": _chosen_role(target["positive_side"], answer.choice or ""),
         "response_time_ms": answer.response_time_ms, "play_count": answer.play_count, "position": target["position"],
         "positive_side": target["positive_side"], "answered_at": answer.answered_at, "now": now,
-        "counts": target["counts_toward_target"],
+        "counts": target["counts_toward_target"], "sound_started_at": answer.sound_started_at,
+        "sound_ended_at": answer.sound_ended_at, "played_to_end": played,
+        # An answer is progress: the rater's other trials are held for another TTL from now.
+        "renew_until": now + ttl(participant.study), "renew_before": now + ttl(participant.study)
+        - renew_margin(participant.study),
     }
     if connection.vendor == "postgresql":
         sql = _STORE_SQL.format(assignment=Assignment._meta.db_table, response=Response._meta.db_table,
-                                trial=Trial._meta.db_table)
+                                trial=Trial._meta.db_table, participant=Participant._meta.db_table)
         # In autocommit mode the statement is its own transaction; inside a caller's transaction a
         # savepoint keeps a unique-key error from poisoning it.
         if connection.in_atomic_block:
@@ -206,9 +289,13 @@ def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now)
             client_id=answer.client_id, rating=answer.rating, choice=values["choice"],
             chosen_role=values["chosen_role"], response_time_ms=answer.response_time_ms,
             play_count=answer.play_count, presented_position=target["position"],
-            positive_side=target["positive_side"], client_answered_at=answer.answered_at)
+            positive_side=target["positive_side"], client_answered_at=answer.answered_at,
+            sound_started_at=answer.sound_started_at, sound_ended_at=answer.sound_ended_at, played_to_end=played)
         if target["counts_toward_target"]:
             Trial.objects.filter(pk=target["trial_id"]).update(vote_count=F("vote_count") + 1)
+        Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
+                                  expires_at__lt=values["renew_before"]).update(expires_at=values["renew_until"])
+        Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
     return True
 
 
@@ -245,7 +332,7 @@ def save_answer(participant: Participant, answer: SubmittedAnswer, *, now=None) 
     target = _target(participant, answer)
     if target is None:
         raise NotYourTrial("No such trial among yours.")
-    progress = (target["n_answered"], target["n_held"])
+    progress = (target["n_answered"], plan_size(participant))
     if target["replay_participant"] is not None:
         stored = {"participant": target["replay_participant"], "trial": target["replay_trial"],
                   "rating": target["replay_rating"], "choice": target["replay_choice"]}
@@ -255,12 +342,11 @@ def save_answer(participant: Participant, answer: SubmittedAnswer, *, now=None) 
         raise AnswerConflict("This trial has already been answered; an answer cannot be changed.")
     if not study_accepts_answers(participant):
         raise StudyNotOpen("This study is closed; no more answers are taken.")
-    _check_content(participant, target, answer, now)
+    played = _check_content(participant, target, answer, now)
     if target["state"] != AssignmentState.ACTIVE:
         _revive(participant, target, now)
-        progress = (progress[0], progress[1] + 1)
     try:
-        created = _store(participant, target, answer, now)
+        created = _store(participant, target, answer, now, played)
     except IntegrityError:  # the client id is stored already, for another trial of this or another rater
         created = False
     if not created:
@@ -273,10 +359,11 @@ def save_answer(participant: Participant, answer: SubmittedAnswer, *, now=None) 
 
 
 def mark_completed(participant: Participant, now) -> None:
-    """Record that the rater answered everything (once; the periodic job catches two last answers
-    that raced, where each saw the other still pending)."""
+    """Record that the rater answered every trial of their plan (once; the periodic job catches two
+    last answers that raced, where each saw the other still pending). The caller counted the plan
+    answered; a trial still active or expired (given back when they return) means not complete."""
     updated = Participant.objects.filter(pk=participant.pk, completed_at__isnull=True).exclude(
-        assignments__state=AssignmentState.ACTIVE).update(completed_at=now, last_active_at=now)
+        assignments__state__in=[AssignmentState.ACTIVE, AssignmentState.EXPIRED]).update(completed_at=now)
     if updated:
         participant.completed_at = now
 

@@ -82,3 +82,7 @@ def fresh_rate_limits(settings):
     settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
     # Tests change a study's state and expect the very next request to see it.
     settings.STUDIES_RATER_CACHE_SECONDS = 0
+    # Most tests seat many raters from one address who have not answered yet; the hold caps are
+    # tested on their own (test_crowd_attacks.py), with these set.
+    settings.STUDIES_MAX_RATERS_PER_ADDRESS = 0
+    settings.STUDIES_NEW_RATERS_SHARE = 0

@@ -6,7 +6,7 @@ from django.urls import reverse
 from studies.services import build_correlation_study, build_rating_study, open_study
 
 from .conftest import SECRET_WORDS
-from .helpers import answer_body, join, post_answer, state
+from .helpers import answer_body, join, post_answer, start, state
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_nothing_a_rater_fetches_names_a_model_checkpoint_or_class(client, world
     seen = []
     entry_url = reverse("studies:entry", args=[study.public_key])
     seen.append(("entry", client.get(entry_url)))
-    post = client.post(entry_url, {"consent": "yes"})
+    post = start(client, study)
     seen.append(("start", post))
     rater = join(client, study)
     seen.append(("rater page", client.get(reverse("studies:rater", args=[rater.token]))))

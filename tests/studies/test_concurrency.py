@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
@@ -69,15 +70,18 @@ def test_concurrent_raters_never_overfill_double_count_or_lose_answers(media_roo
     # second answer to the same trial with another client id races them too.
     jobs = []
     expected = {}
+    base = timezone.now() - timedelta(seconds=4)  # each rater's playbacks one after another, by position
     for pk in raters:
         participant = Participant.objects.get(pk=pk)
         for assignment in participant.assignments.select_related("trial"):
             mark_sound_served(assignment)
             rating = random.Random(assignment.pk).randint(1, 5)
+            played = {"sound_started_at": base + timedelta(seconds=0.3 * assignment.position),
+                      "sound_ended_at": base + timedelta(seconds=0.3 * assignment.position + 0.25)}
             answer = SubmittedAnswer(trial=assignment.public_key, client_id=uuid.uuid4(), rating=rating,
-                            response_time_ms=900, play_count=1, played_to_end=True)
+                                     response_time_ms=900, play_count=1, played_to_end=True, **played)
             rival = SubmittedAnswer(trial=assignment.public_key, client_id=uuid.uuid4(), rating=rating % 5 + 1,
-                           response_time_ms=900, play_count=1, played_to_end=True)
+                                    response_time_ms=900, play_count=1, played_to_end=True, **played)
             jobs += [(pk, answer), (pk, answer), (pk, rival)]
             expected[assignment.pk] = (answer.client_id, rival.client_id)
     random.Random(0).shuffle(jobs)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from studies.models import Assignment, Participant, Response
 from studies.services import build_rating_study, open_study
 
-from .helpers import answer_body, fetch_sound, join, post_answer, state
+from .helpers import answer_body, entry_nonce, fetch_sound, join, post_answer, start, state
 
 pytestmark = pytest.mark.django_db
 
@@ -77,12 +77,12 @@ def test_answer_times_in_the_future_or_before_the_start_are_refused(client, stud
 def test_bad_links_are_4xx_never_500(client, study):
     entry = reverse("studies:entry", args=[study.public_key])
     long_pid = "P" * 250
-    response = client.post(f"{entry}?PROLIFIC_PID={long_pid}", {"consent": "yes", "PROLIFIC_PID": long_pid})
+    response = start(client, study, {"PROLIFIC_PID": long_pid, "SESSION_ID": "s"}, url=f"{entry}?PROLIFIC_PID={long_pid}")
     assert response.status_code == 400 and b"PROLIFIC_PID" in response.content
-    response = client.post(entry, {"consent": "yes", "PROLIFIC_PID": "ok\x00id", "note\x00": "x\x00y"})
+    response = start(client, study, {"PROLIFIC_PID": "ok\x00id", "SESSION_ID": "s", "note\x00": "x\x00y"})
     assert response.status_code == 302  # control characters are dropped, not stored or fatal
     rater = Participant.objects.get(crowd_participant_id="okid")
-    assert rater.url_params == {"consent": "yes", "PROLIFIC_PID": "okid", "note": "xy"} or "note" in rater.url_params
+    assert rater.url_params == {"PROLIFIC_PID": "okid", "SESSION_ID": "s", "note": "xy"}
     for path in (f"/s/{study.public_key}%00/", "/r/abc%00def/", "/api/studies/rater/%00/", "/r/" + "a" * 100 + "/",
                  "/api/studies/rater/x%00y/answers/"):
         assert client.get(path).status_code == 404, path
@@ -138,36 +138,35 @@ def test_rate_limits_per_token_ip_and_study_answer_429_with_retry_after(client, 
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "3/h"}
     settings.RATELIMIT_CACHE_PREFIX += "joins"
     entry = reverse("studies:entry", args=[study.public_key])
-    codes = [client.post(entry, {"consent": "yes"}).status_code for _ in range(5)]
+    codes = [start(client, study).status_code for _ in range(5)]
     assert codes == [302] * 3 + [429] * 2
-    assert client.post(entry, {"consent": "yes"}, REMOTE_ADDR="10.9.8.7").status_code == 302  # another address
+    assert start(client, study, REMOTE_ADDR="10.9.8.7").status_code == 302  # another address
 
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "off", "join_study": "2/m"}
     settings.RATELIMIT_CACHE_PREFIX += "study"
-    codes = [client.post(entry, {"consent": "yes"}, REMOTE_ADDR=f"10.0.0.{k}").status_code for k in range(4)]
+    codes = [start(client, study, REMOTE_ADDR=f"10.0.0.{k}").status_code for k in range(4)]
     assert codes == [302, 302, 429, 429]
     before = Participant.objects.count()
-    client.post(entry, {"consent": "yes"})
+    start(client, study)
     assert Participant.objects.count() == before  # a refused join creates no rater and reserves nothing
 
 
 def test_a_crowd_id_alone_does_not_hand_out_an_existing_raters_link(client, study):
-    entry = reverse("studies:entry", args=[study.public_key])
-    first = client.post(entry, {"consent": "yes", "PROLIFIC_PID": "pid-1", "SESSION_ID": "sess-1"})
+    first = start(client, study, {"PROLIFIC_PID": "pid-1", "SESSION_ID": "sess-1"})
     assert first.status_code == 302
     token = first["Location"].rstrip("/").split("/")[-1]
     # the same browser (its signed cookie) resumes
-    again = client.post(entry, {"consent": "yes", "PROLIFIC_PID": "pid-1", "SESSION_ID": "other"})
+    again = start(client, study, {"PROLIFIC_PID": "pid-1", "SESSION_ID": "other"})
     assert again.status_code == 302 and token in again["Location"]
     # another browser that knows only the id gets nothing
     stranger = Client()
-    refused = stranger.post(entry, {"consent": "yes", "PROLIFIC_PID": "pid-1"})
-    assert refused.status_code == 409 and token.encode() not in refused.content
+    refused = start(stranger, study, {"PROLIFIC_PID": "pid-1"})
+    assert refused.status_code == 403 and token.encode() not in refused.content
     forged = Client()
     forged.cookies[f"studies-rater-{study.public_key}"] = token  # an unsigned cookie is no proof
-    assert forged.post(entry, {"consent": "yes", "PROLIFIC_PID": "pid-1"}).status_code == 409
+    assert start(forged, study, {"PROLIFIC_PID": "pid-1"}).status_code == 403
     # the worker's own platform session (same SESSION_ID from Prolific's link) resumes anywhere
-    same_session = Client().post(entry, {"consent": "yes", "PROLIFIC_PID": "pid-1", "SESSION_ID": "sess-1"})
+    same_session = start(Client(), study, {"PROLIFIC_PID": "pid-1", "SESSION_ID": "sess-1"})
     assert same_session.status_code == 302 and token in same_session["Location"]
     assert Participant.objects.filter(crowd_participant_id="pid-1").count() == 1
 
@@ -180,7 +179,8 @@ def test_rater_pages_may_be_framed_by_mturk_only_and_entry_needs_no_cookie(clien
     assert "https://workersandbox.mturk.com" in ancestors[0]
     assert "X-Frame-Options" not in page
     no_cookies = Client(enforce_csrf_checks=True)
-    started = no_cookies.post(entry + "?assignmentId=A1&workerId=W1&hitId=H1", {"consent": "yes"})
+    started = no_cookies.post(entry + "?assignmentId=A1&workerId=W1&hitId=H1",
+                              {"consent": "yes", "entry_nonce": entry_nonce(no_cookies, study)})
     assert started.status_code == 302
     rater_page = no_cookies.get(started["Location"])
     assert rater_page.status_code == 200 and "frame-ancestors" in rater_page["Content-Security-Policy"]
@@ -213,16 +213,22 @@ def test_answer_takes_3_queries_next_2_and_gets_do_not_write(client, study):
             response = post_answer(client, rater, answer_body(trial, "rating", 2))
         assert response.status_code == 201
         sql = _own(queries)
-        limit = 3 if connection.vendor == "postgresql" else 5  # SQLite: claim, insert, count apart
+        # SQLite: claim, insert, count, renew the holds, mark progress apart
+        limit = 3 if connection.vendor == "postgresql" else 7
         assert len(sql) <= limit, sql
 
 
 def test_abandoned_joins_release_their_trials_fast(client, study, settings):
     from studies.assignment import maintain_studies
     rater = join(client, study)
-    held = rater.assignments.first()
+    held = rater.assignments.order_by("-position").first()
     assert held.expires_at <= timezone.now() + timedelta(minutes=settings.STUDIES_JOIN_HOLD_MINUTES, seconds=5)
-    Client().post(reverse("studies-api:rater-session", args=[rater.token]))  # the page opened: full TTL
+    Client().post(reverse("studies-api:rater-session", args=[rater.token]))  # the page opened: no renewal
+    held.refresh_from_db()
+    assert held.expires_at <= timezone.now() + timedelta(minutes=settings.STUDIES_JOIN_HOLD_MINUTES, seconds=5)
+    trial = state(client, rater)["trials"][0]
+    fetch_sound(client, rater, trial)
+    assert post_answer(client, rater, answer_body(trial, "rating")).status_code == 201  # progress: full TTL
     held.refresh_from_db()
     assert held.expires_at > timezone.now() + timedelta(minutes=study.assignment_ttl_minutes - 2)
     gone = join(client, study)  # never opens the page
@@ -272,10 +278,9 @@ def test_limits_count_in_redis_in_one_round_trip(client, study, settings):
     url = reverse("studies-api:rater-state", args=[rater.token])
     assert [client.get(url).status_code for _ in range(5)] == [200] * 3 + [429] * 2
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "2/h"}  # addresses, IPv6 by /64
-    entry = reverse("studies:entry", args=[study.public_key])
-    codes = [client.post(entry, {"consent": "yes"}, REMOTE_ADDR=f"2001:db8::{k}").status_code for k in range(3)]
+    codes = [start(client, study, REMOTE_ADDR=f"2001:db8::{k}").status_code for k in range(3)]
     assert codes == [302, 302, 429]
-    assert client.post(entry, {"consent": "yes"}, REMOTE_ADDR="2001:db8:1::1").status_code == 302
+    assert start(client, study, REMOTE_ADDR="2001:db8:1::1").status_code == 302
 
 
 def test_a_rater_is_read_once_per_few_seconds_per_process(client, study, settings):

@@ -47,7 +47,7 @@ def rated(client, world):
             return 3
         return 2 if assignment.trial.condition.label == first_label else 4
 
-    raters = run_raters(client, study, "rating", choose, 3, PROLIFIC_PID="=HYPERLINK(\"x\")")
+    raters = run_raters(client, study, "rating", choose, 3, PROLIFIC_PID="=HYPERLINK(\"x\")", SESSION_ID="session-")
     maintain_studies()
     study.refresh_from_db()
     return study, raters

@@ -31,6 +31,11 @@
   let answeredCount = 0;
   let playCount = 0;
   let playedToEnd = false;
+  // This trial's playback, on the server's clock: the server checks it against the sound's length
+  // (preloading fetched every sound at once, so fetch times say nothing about listening).
+  let soundStartedAt = null;
+  let soundEndedAt = null;
+  let playingTrial = null;  // the trial whose sound the audio element is playing
   let shownAt = 0;
   let flushing = false;
   let started = false;      // the first state has been loaded
@@ -122,6 +127,7 @@
     current = trial;
     playCount = 0;
     playedToEnd = false;
+    soundStartedAt = soundEndedAt = playingTrial = null;
     setAnswerable(false);
     $("trial").hidden = false;
     $("practice-label").hidden = !trial.practice;
@@ -141,12 +147,20 @@
     if (!current) return;
     playCount += 1;
     audio.currentTime = 0;
+    audio.playbackRate = 1;
+    playingTrial = current.id;
+    soundStartedAt = serverNow();   // a replay restarts the playback that counts
+    soundEndedAt = null;
     const playing = audio.play();
     if (playing && playing.catch) playing.catch(() => say("Press Play to hear the sound."));
     if (!config.require_full_playback) setAnswerable(true);
   }
 
+  function serverNow() { return new Date(Date.now() + clockOffsetMs); }
+
   audio.addEventListener("ended", () => {
+    if (!current || playingTrial !== current.id || !soundStartedAt) return;  // not this trial's sound
+    soundEndedAt = serverNow();
     playedToEnd = true;
     setAnswerable(true);
     say("You can answer now (or replay the sound).");
@@ -164,8 +178,10 @@
       response_time_ms: Math.max(0, Math.round(performance.now() - shownAt)),
       play_count: playCount,
       played_to_end: playedToEnd,
-      answered_at: new Date(Date.now() + clockOffsetMs).toISOString(),
+      answered_at: serverNow().toISOString(),
     };
+    if (soundStartedAt) item.sound_started_at = soundStartedAt.toISOString();
+    if (soundStartedAt && soundEndedAt) item.sound_ended_at = soundEndedAt.toISOString();
     if (isRating) item.rating = value; else item.choice = value;
     enqueue({ ...item, queued_at: Date.now() });   // saved locally first: a crash or reload keeps it
     answeredCount += 1;
@@ -319,7 +335,13 @@
     trials = state.trials.filter((t) => !waiting.has(t.id));
     if (!current) {
       current = trials.shift() || null;
-      if (current) show(current); else if (!queued().length) say("No more trials.");
+      if (current) show(current);
+      else if (!queued().length && state.progress.unavailable) {
+        // Trials of this rater went to others while they were away and none is free right now:
+        // the page calls in again every few minutes and continues when one is.
+        say("No trial is free for you right now (others took yours while you were away). Keep this page open or " +
+            "come back later: you continue as soon as one is free. Your answers so far are kept.");
+      } else if (!queued().length) say("No more trials.");
     }
     preloadAll(current ? [current, ...trials] : trials);
   }
