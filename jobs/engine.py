@@ -145,11 +145,14 @@ def retry_job(job_id: int) -> Job:
 def claim_job(job_id: int, worker: str) -> Job | None:
     """QUEUED -> RUNNING, atomically. None when someone else claimed it or it is not runnable."""
     now = timezone.now()
-    won = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, cancel_requested=False).update(
-        status=JobStatus.RUNNING, attempts=F("attempts") + 1, worker=worker[:255],
-        started_at=now, heartbeat_at=now, finished_at=None, message="running",
-    )
-    return Job.objects.get(pk=job_id) if won else None
+    # One transaction: the row read back is the one this UPDATE wrote (its attempt number names
+    # this run), not a later state some other process wrote in between.
+    with transaction.atomic():
+        won = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, cancel_requested=False).update(
+            status=JobStatus.RUNNING, attempts=F("attempts") + 1, worker=worker[:255],
+            started_at=now, heartbeat_at=now, finished_at=None, message="running",
+        )
+        return Job.objects.get(pk=job_id) if won else None
 
 
 def execute_job(job_id: int, worker: str) -> str:

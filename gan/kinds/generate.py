@@ -11,6 +11,7 @@ from jobs.engine import JobContext
 from jobs.errors import JobError
 
 from ..media_paths import media_path, media_relative
+from ..ml import atomic
 from ..ml.checkpoint import load_generator
 from ..ml.features import FeatureSpec
 from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
@@ -43,6 +44,13 @@ def distinct_sounds(pairs, max_sounds: int = 0) -> list:
 
 
 def run_generation(ctx: JobContext, p: GenerateParams) -> dict:
+    # Images, grids and rows are written only while this attempt owns the job (JobContext.fence):
+    # an attempt the reaper gave up on cannot overwrite what its replacement made.
+    with atomic.fenced_writes(ctx.fence):
+        return _generate(ctx, p)
+
+
+def _generate(ctx: JobContext, p: GenerateParams) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     checkpoints = list(Checkpoint.objects.select_related("run__dataset").filter(pk__in=p.checkpoint_ids))
     total = len(checkpoints) * len(p.volumes)
@@ -71,26 +79,29 @@ def run_generation(ctx: JobContext, p: GenerateParams) -> dict:
                     "volume": volume, "seed": seed, "z_seed": z_seed, "clip": p.clip,
                 } for pair, z_seed in zip(pairs, z_seeds)]
                 records = save_images(images, out_dir / f"vol{volume:g}_seed{seed}", provenance)
-                for pair, record in zip(pairs, records):
-                    rel = media_relative(record.pop("path"))
-                    _, new = GeneratedImage.objects.update_or_create(
-                        checkpoint=ckpt, sound=pair.sound.name, volume=volume, seed=seed,
-                        defaults={"source_pair": pair, "sound_label": pair.label, "image": rel,
-                                  "job_id": ctx.job_id, "provenance": record})
-                    created += int(new)
+                with ctx.fence():
+                    for pair, record in zip(pairs, records):
+                        rel = media_relative(record.pop("path"))
+                        _, new = GeneratedImage.objects.update_or_create(
+                            checkpoint=ckpt, sound=pair.sound.name, volume=volume, seed=seed,
+                            defaults={"source_pair": pair, "sound_label": pair.label, "image": rel,
+                                      "job_id": ctx.job_id, "provenance": record})
+                        created += int(new)
             done += 1
             ctx.progress(done, total, message=f"checkpoint {ckpt.pk}, volume {volume:g}")
         labels = [class_index[pair.label] for pair in pairs]
         first = by_volume[(p.volumes[0], p.seeds[0])]
         per_class = max(1, min(8, min(labels.count(i) for i in set(labels))))
         grid_path = out_dir / "class_grid.png"
-        class_grid(first, labels, run.dataset.class_names, per_class=per_class).save(grid_path)
+        grid = class_grid(first, labels, run.dataset.class_names, per_class=per_class)
+        atomic.write_with(grid_path, lambda handle: grid.save(handle, format="PNG"), sync=False)
         outputs[f"ckpt{ckpt.pk}_class_grid"] = media_relative(grid_path)
         if len(p.volumes) > 1:
             rows = _volume_rows(pairs, labels)
             stacked = np.stack([[by_volume[(v, p.seeds[0])][i] for v in p.volumes] for i in rows])
             table_path = out_dir / "volume_table.png"
-            volume_table(stacked, p.volumes, [pairs[i].label for i in rows]).save(table_path)
+            table = volume_table(stacked, p.volumes, [pairs[i].label for i in rows])
+            atomic.write_with(table_path, lambda handle, table=table: table.save(handle, format="PNG"), sync=False)
             outputs[f"ckpt{ckpt.pk}_volume_table"] = media_relative(table_path)
     ctx.log(f"{created} new images")
     return {"images_created": created, "outputs": outputs}

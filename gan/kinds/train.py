@@ -9,6 +9,7 @@ from django.conf import settings
 from jobs.engine import JobCancelled, JobContext
 
 from ..media_paths import media_path, media_relative
+from ..ml import atomic
 from ..ml.checkpoint import latest_checkpoint
 from ..ml.paired_arrays import PairedArrays
 from ..ml.features import FeatureSpec
@@ -39,12 +40,16 @@ class _JobCallbacks:
     def should_stop(self) -> bool:
         return self.ctx.cancel_requested()
 
+    # The run's rows are written under the job's fence: an attempt the reaper gave up on cannot
+    # change the rows of the attempt that replaced it (its files are fenced by atomic.fenced_writes).
     def on_checkpoint(self, path, step):
-        Checkpoint.objects.update_or_create(run=self.run, step=step, defaults={"path": media_relative(path)})
+        with self.ctx.fence():
+            Checkpoint.objects.update_or_create(run=self.run, step=step, defaults={"path": media_relative(path)})
         self._plot()
 
     def on_checkpoint_removed(self, path, step):
-        Checkpoint.objects.filter(run=self.run, step=step).delete()
+        with self.ctx.fence():
+            Checkpoint.objects.filter(run=self.run, step=step).delete()
 
     def on_validation(self, step, score, improved):
         self.ctx.log(f"validation at iteration {step}: {score:.3f}" + (" (best so far)" if improved else ""))
@@ -53,15 +58,17 @@ class _JobCallbacks:
 
     def on_samples(self, path, step):
         self.run.latest_samples = media_relative(path)
-        self.run.save(update_fields=["latest_samples"])
+        with self.ctx.fence():
+            self.run.save(update_fields=["latest_samples"])
 
     def _plot(self):
         path = latest_checkpoint(media_path(self.run.run_dir))
         history = torch.load(path, map_location="cpu", weights_only=False)["history"]
         out = media_path(self.run.run_dir) / "loss.png"
-        out.write_bytes(plot_losses(history))
+        atomic.write_bytes(out, plot_losses(history), sync=False)
         self.run.loss_plot = media_relative(out)
-        self.run.save(update_fields=["loss_plot"])
+        with self.ctx.fence():
+            self.run.save(update_fields=["loss_plot"])
 
 
 def training_data(run: TrainingRun, ctx: JobContext | None = None, split: str = Split.TRAIN) -> PairedArrays:
@@ -98,7 +105,8 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
     if trainer.resumed_from:
         ctx.log(f"resuming from {trainer.resumed_from.name} (step {trainer.step})")
     try:
-        summary = trainer.train()
+        with atomic.fenced_writes(ctx.fence):  # checkpoints land only while this attempt owns the job
+            summary = trainer.train()
     except TrainingDiverged as exc:
         # Recorded on the run, so a suite reports the row as diverged instead of averaging it in.
         run.summary = {"status": "diverged", "step": trainer.step, "error": str(exc),

@@ -6,6 +6,8 @@ wrong with it (missing, empty, undecodable, no samples, silent), never a half-us
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,76 @@ SILENCE_PEAK = 1e-4
 
 
 class AudioError(ValueError):
-    """A sound file cannot be used: the message names the file and the problem."""
+    """A sound file cannot be used: the message names the file and the problem; `code` is a short
+    machine-readable kind ("bad_sound", or the limit it broke: "too_large", "too_long", "timeout")."""
+
+    def __init__(self, message: str, code: str = "bad_sound"):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What decoding one file may cost. Each limit is checked from the header before any sample is
+    decoded, and again while decoding, since a header can lie (a duration of 1 s on an hour of
+    sound, no duration at all). The time limit is checked between decoded blocks: a decoder is
+    never interrupted inside one call, but no file keeps a worker longer than about this long.
+    The defaults are generous; the import services pass the installation's settings."""
+
+    max_bytes: int = 4 << 30
+    max_seconds: float = 4 * 3600.0
+    max_channels: int = 16
+    max_sample_rate: int = 192_000
+    max_decode_seconds: float = 300.0
+
+    def check_size(self, path, size: int, error=None) -> None:
+        if size > self.max_bytes:
+            self._refuse(error, path, "too_large", f"{size:,} bytes, above the limit of {self.max_bytes:,}; "
+                                                   "refused before decoding")
+
+    def check_header(self, path, *, rate: int, channels: int, seconds: float, error=None) -> None:
+        if channels > self.max_channels:
+            self._refuse(error, path, "too_large", f"{channels} channels, above the limit of {self.max_channels}; "
+                                                   "refused before decoding")
+        if rate > self.max_sample_rate:
+            self._refuse(error, path, "too_large", f"sample rate {rate} Hz, above the limit of "
+                                                   f"{self.max_sample_rate} Hz; refused before decoding")
+        if seconds > self.max_seconds:
+            self._refuse(error, path, "too_long", f"lasts {seconds:.0f} s, above the limit of "
+                                                  f"{self.max_seconds:.0f} s; refused before decoding")
+
+    def watch(self, path, rate: int, error=None) -> "DecodeWatch":
+        return DecodeWatch(self, path, rate, error)
+
+    @staticmethod
+    def _refuse(error, path, code: str, message: str):
+        if error is None:
+            raise AudioError(f"{path}: {message}", code)
+        raise error(path, code, message)
+
+
+class DecodeWatch:
+    """Counts decoded samples and time for one file; raises when either goes past its limit."""
+
+    def __init__(self, limits: DecodeLimits, path, rate: int, error=None):
+        self.limits, self.path, self.error = limits, path, error
+        self.max_samples = int(limits.max_seconds * max(rate, 1)) + max(rate, 1)  # a second of slack
+        self.samples = 0
+        self.deadline = time.monotonic() + limits.max_decode_seconds
+
+    def add(self, samples: int) -> None:
+        self.samples += int(samples)
+        if self.samples > self.max_samples:
+            self.limits._refuse(self.error, self.path, "too_long",
+                                f"decodes to more than the limit of {self.limits.max_seconds:.0f} s "
+                                "(its header said less); stopped decoding")
+        self.tick()
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            self.limits._refuse(self.error, self.path, "timeout",
+                                f"decoding took longer than the limit of {self.limits.max_decode_seconds:.0f} s")
+
 
 
 def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -31,9 +102,21 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
                          quality="HQ").astype(np.float32, copy=False)
 
 
-def _decode_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
-    data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return data.mean(axis=1), int(rate)
+def _decode_with_soundfile(path: Path, limits: DecodeLimits | None = None) -> tuple[np.ndarray, int]:
+    if limits is None:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(rate)
+    with soundfile.SoundFile(str(path)) as sound:
+        rate = int(sound.samplerate)
+        seconds = sound.frames / rate if sound.frames > 0 and rate else 0.0
+        limits.check_header(path, rate=rate, channels=sound.channels, seconds=seconds)
+        watch = limits.watch(path, rate)
+        chunks = []
+        for block in sound.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            watch.add(len(block))
+            chunks.append(block.mean(axis=1))
+    wave = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return wave.astype(np.float32, copy=False), rate
 
 
 # FFmpeg may only read the file it is given, as one of these single-file demuxers. Without the list
@@ -69,7 +152,22 @@ def looks_like_text(path: str | os.PathLike, size: int = 512) -> bool:
     return bool(text) and printable / len(text) > 0.95
 
 
-def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
+def header_seconds(container, stream) -> float:
+    """The duration a stream's header (else its container's) claims; 0.0 when it claims none."""
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
+    return 0.0
+
+
+def stream_channels(stream) -> int:
+    context = stream.codec_context
+    layout = getattr(context, "layout", None)
+    return int(getattr(context, "channels", 0) or (len(layout.channels) if layout is not None else 0))
+
+
+def _decode_with_pyav(path: Path, limits: DecodeLimits | None = None) -> tuple[np.ndarray, int]:
     """Fallback for containers libsndfile cannot read (m4a, aac, webm, video files with sound)."""
     import av
 
@@ -81,8 +179,15 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
             raise AudioError(f"{path}: the file has no audio stream")
         stream = container.streams.audio[0]
         rate = int(stream.rate or stream.codec_context.sample_rate)
+        watch = None
+        if limits is not None:
+            limits.check_header(path, rate=rate, channels=stream_channels(stream),
+                                seconds=header_seconds(container, stream))
+            watch = limits.watch(path, rate)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in container.decode(stream):
+            if watch is not None:
+                watch.add(frame.samples)
             for mono in resampler.resample(frame):
                 chunks.append(mono.to_ndarray().reshape(-1))
         for mono in resampler.resample(None):
@@ -92,11 +197,12 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
 
 
 def load_audio(path: str | os.PathLike, sr: int | None = None, *,
-               allow_silent: bool = False) -> tuple[np.ndarray, int]:
+               allow_silent: bool = False, limits: DecodeLimits | None = None) -> tuple[np.ndarray, int]:
     """Decode `path` to a mono float32 waveform in [-1, 1] and its sample rate.
 
     sr=None keeps the file's native rate (what the authors' feature script did); an int resamples.
-    Raises AudioError for a missing, empty, corrupt, sample-less or (unless allow_silent) silent file.
+    Raises AudioError for a missing, empty, corrupt, sample-less or (unless allow_silent) silent file,
+    and, with `limits`, for one beyond them (files from outside: imports, uploads).
     """
     path = Path(path)
     if not path.exists():
@@ -108,12 +214,14 @@ def load_audio(path: str | os.PathLike, sr: int | None = None, *,
         raise AudioError(f"{path}: audio file is empty (0 bytes)")
     if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
         raise ValueError(f"sample rate must be a positive int or None, got {sr!r}")
+    if limits is not None:
+        limits.check_size(path, size)
 
     try:
-        wave, rate = _decode_with_soundfile(path)
+        wave, rate = _decode_with_soundfile(path, limits)
     except (soundfile.LibsndfileError, RuntimeError) as sndfile_error:
         try:
-            wave, rate = _decode_with_pyav(path)
+            wave, rate = _decode_with_pyav(path, limits)
         except AudioError:
             raise
         except Exception as av_error:  # PyAV raises many types (InvalidDataError, ValueError, ...)

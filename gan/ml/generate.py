@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from . import atomic
 from .networks import Generator
 
 MIN_TILE = 64          # small images (32x32 digits) are upscaled so grids stay legible
@@ -88,9 +89,12 @@ def save_images(images: np.ndarray, out_dir: str | os.PathLike, provenance: Sequ
     records = []
     for i, (image, prov) in enumerate(zip(images, provenance)):
         path = out / f"{stem}_{i:05d}.png"
-        _pil(image).save(path, format="PNG")
+        # Atomic (and fenced, inside a job's atomic.fenced_writes): a crash, a full disk or a run
+        # taken over by another worker leaves no half-written image under a real name.
+        atomic.write_with(path, lambda handle, image=image: _pil(image).save(handle, format="PNG"), sync=False)
         record = {**prov, "path": str(path)}
-        path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+        atomic.write_bytes(path.with_suffix(".json"), json.dumps(record, indent=1, default=str).encode(),
+                           sync=False)
         records.append(record)
     return records
 

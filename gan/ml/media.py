@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .audio import SILENCE_PEAK, looks_like_text, open_with_ffmpeg
+from .audio import SILENCE_PEAK, DecodeLimits, DecodeWatch, looks_like_text, open_with_ffmpeg, stream_channels
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ogv", ".mpg", ".mpeg",
                     ".3gp", ".wmv", ".ts")
@@ -143,7 +143,8 @@ def _duration(container, stream) -> float:
     return 0.0
 
 
-def _decode_frames(path: Path, container, stream, times: list[float], size: int) -> tuple[list, list]:
+def _decode_frames(path: Path, container, stream, times: list[float], size: int,
+                   watch: DecodeWatch | None = None) -> tuple[list, list]:
     """For each wanted time: seek to the key frame before it, decode forward to the first frame at or
     after it. Seeking keeps long videos cheap: only a GOP or so is decoded per frame taken."""
     import av
@@ -156,6 +157,8 @@ def _decode_frames(path: Path, container, stream, times: list[float], size: int)
         try:
             container.seek(target, stream=stream, backward=True, any_frame=False)
             for frame in container.decode(stream):
+                if watch is not None:
+                    watch.tick()
                 picked = frame
                 if frame.pts is not None and frame.pts >= target:
                     break
@@ -173,17 +176,29 @@ def _decode_frames(path: Path, container, stream, times: list[float], size: int)
     return frames, stamps
 
 
-def _decode_audio(path: Path, container, stream) -> tuple[np.ndarray, int]:
+def _decode_audio(path: Path, container, stream, limits: DecodeLimits | None = None,
+                  watch: DecodeWatch | None = None) -> tuple[np.ndarray, int]:
     import av
 
     rate = int(stream.rate or stream.codec_context.sample_rate or 0)
     if rate <= 0:
         raise MediaError(path, "corrupt", "audio track has no sample rate")
+    if limits is not None:
+        # The audio track's own header, then every decoded frame: the video's duration said nothing
+        # about how much sound the track really holds.
+        limits.check_header(path, rate=rate, channels=stream_channels(stream),
+                            seconds=_duration(container, stream), error=MediaError)
+        counted = limits.watch(path, rate, error=MediaError)
+        counted.deadline = watch.deadline if watch is not None else counted.deadline  # one budget per file
+    else:
+        counted = None
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     chunks = []
     try:
         container.seek(0)
         for frame in container.decode(stream):
+            if counted is not None:
+                counted.add(frame.samples)
             for mono in resampler.resample(frame):
                 chunks.append(mono.to_ndarray().reshape(-1))
         for mono in resampler.resample(None):
@@ -198,12 +213,21 @@ def _decode_audio(path: Path, container, stream) -> tuple[np.ndarray, int]:
 
 def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
             max_pixels: int = DEFAULT_MAX_PIXELS, max_seconds: float = DEFAULT_MAX_SECONDS,
-            require_audio: bool = True, allow_silent: bool = False) -> ExtractedMedia:
-    """Frames and sound track of one video. Raises MediaError (see the module doc) for unusable input."""
+            require_audio: bool = True, allow_silent: bool = False,
+            limits: DecodeLimits | None = None) -> ExtractedMedia:
+    """Frames and sound track of one video. Raises MediaError (see the module doc) for unusable input.
+
+    `limits` (bytes, duration, the audio track's channels and rate, time per file) are checked from
+    the headers before decoding and enforced while decoding; its max_seconds replaces max_seconds."""
     if frame_size < 8:
         raise ValueError(f"frame_size must be at least 8, got {frame_size}")
     path = Path(path)
     _check_file(path)
+    watch = None
+    if limits is not None:
+        limits.check_size(path, path.stat().st_size, error=MediaError)
+        max_seconds = limits.max_seconds
+        watch = limits.watch(path, 1, error=MediaError)  # the time budget of the whole file
     if looks_like_text(path):  # before FFmpeg sees it: a text "video" may be a playlist (see audio.py)
         raise MediaError(path, "not_media", "is a text file, not a video")
     container = _open(path)
@@ -224,12 +248,13 @@ def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
         if duration > max_seconds:
             raise MediaError(path, "too_long", f"lasts {duration:.0f} s, above the limit of {max_seconds:.0f} s")
         video.thread_type = "AUTO"  # frame-threaded decoding; safe because we only read
-        frames, stamps = _decode_frames(path, container, video, frame_offsets(duration, n_frames), frame_size)
+        frames, stamps = _decode_frames(path, container, video, frame_offsets(duration, n_frames), frame_size,
+                                        watch)
         if not frames:
             raise MediaError(path, "no_frames", "no video frame could be decoded")
         audio, rate = (np.zeros(0, np.float32), 0)
         if container.streams.audio:
-            audio, rate = _decode_audio(path, container, container.streams.audio[0])
+            audio, rate = _decode_audio(path, container, container.streams.audio[0], limits, watch)
         info = {"video_codec": video.codec_context.name, "width": width, "height": height,
                 "fps": float(video.average_rate) if video.average_rate else None,
                 "audio_codec": container.streams.audio[0].codec_context.name if container.streams.audio else None}

@@ -9,6 +9,8 @@ from jobs.engine import create_job
 from jobs.errors import JobError
 
 from ..models import Checkpoint, Split
+from ..selectors.datasets import usable_pairs
+from . import limits
 
 
 @dataclass
@@ -36,9 +38,14 @@ class GenerateParams:
 def launch_generation(checkpoints, *, volumes=(1.0,), seeds=(0,), split="test", clip=True,
                       max_sounds=0, user=None, enqueue=True):
     ids = [c.pk for c in checkpoints]
-    missing = set(ids) - set(Checkpoint.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    limits.check("the number of checkpoints", len(ids), "max_generate_checkpoints")
+    found = list(Checkpoint.objects.filter(pk__in=ids).select_related("run__dataset"))
+    missing = set(ids) - {c.pk for c in found}
     if missing:
         raise JobError(f"checkpoints {sorted(missing)} do not exist")
+    # The job makes one image per distinct sound of the split, per checkpoint, volume and seed.
+    sounds = max((usable_pairs(c.run.dataset, split).order_by().values("sound").distinct().count() for c in found), default=0)
+    limits.check_generation(len(ids), list(volumes), list(seeds), min(sounds, max_sounds) if max_sounds else sounds)
     return create_job("generate", {"checkpoint_ids": ids, "volumes": [float(v) for v in volumes],
                                    "seeds": list(seeds), "split": split, "clip": clip,
                                    "max_sounds": max_sounds}, user=user, enqueue=enqueue)

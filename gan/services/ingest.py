@@ -35,6 +35,7 @@ from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract
 from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
 from .datasets import refresh_class_names
 from .import_sources import GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, contained_file, fitted, printable, safe_name
+from .limits import decode_limits
 
 MAX_ARCHIVE_BYTES = 50 * 1024**3  # unpacked size refused above this (an archive bomb, or a mistake)
 UNLABELLED = "unlabelled"
@@ -204,7 +205,8 @@ class StoredVideo:
 
 
 def _store_video(dataset: Dataset, video: Path, relative: str, p: VideoImportParams) -> StoredVideo:
-    media = extract(video, n_frames=p.n_frames, frame_size=p.frame_size, max_pixels=p.max_pixels)
+    media = extract(video, n_frames=p.n_frames, frame_size=p.frame_size, max_pixels=p.max_pixels,
+                    limits=decode_limits())  # header first, then enforced while decoding
     folder_rel = f"{dataset.root}/videos/{safe_name(relative)}"
     final = media_path(folder_rel)
     staging = final.with_name(f".{final.name}.partial-{os.getpid()}")

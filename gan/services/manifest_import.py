@@ -38,6 +38,7 @@ from .import_sources import (GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, chec
                              resolve_inside, safe_name, safe_suffix)
 from .ingest import (UNLABELLED, check_dataset_name, create_pairs, finish_dataset, import_target, log_failure, record,
                      summary)
+from .limits import decode_limits
 
 MANIFEST_NAME = "manifest.csv"
 REQUIRED_COLUMNS = ("sound", "image")
@@ -165,9 +166,9 @@ def check_row(manifest: Manifest, line: int, row: dict, *, max_pixels: int = DEF
     sound = resolve_inside(manifest.folder, row.get("sound"), "sound")
     image = resolve_inside(manifest.folder, row.get("image"), "image")
     try:
-        load_audio(sound)
+        load_audio(sound, limits=decode_limits())  # a hostile file is refused from its header or cut off
     except AudioError as exc:
-        raise SourceError("bad_sound", str(exc)) from None
+        raise SourceError(exc.code, str(exc)) from None
     try:
         check_image(image, max_pixels)
     except MediaError as exc:
@@ -258,6 +259,11 @@ def _import_row(ctx, dataset, manifest, line, row, p, counts, codes) -> None:
         message = f"{manifest.path.name} line {line}: {exc}"
         record(dataset, ctx.job_id, failed_key, ImportStatus.FAILED, code=exc.code, reason=message)
         log_failure(ctx, counts, codes, exc.code, message)
+        return
+    except Exception as exc:  # an unforeseen decoder failure is still one row's problem, not the import's
+        message = f"{manifest.path.name} line {line}: {type(exc).__name__}: {exc}"
+        record(dataset, ctx.job_id, failed_key, ImportStatus.FAILED, code="error", reason=message)
+        log_failure(ctx, counts, codes, "error", message)
         return
     created: list[Path] = []
     try:

@@ -37,6 +37,7 @@ from ..ml.features import FeatureSpec
 from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
 from ..models import Dataset, Metric, Split
 from ..selectors.datasets import usable_pairs
+from . import limits
 from .scoring import CLASSIFIERS, EvaluationError, check_weights, class_index_map
 from .training import check_validation
 
@@ -215,7 +216,10 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
     model = {**preset.model, **p.model}
     try:
         train_cfg = TrainConfig.from_dict({**train, "seed": seeds[0]})
-        ModelConfig.from_dict({"sound_dim": 1, "num_classes": max(2, len(dataset.class_names)), **model})
+        model_cfg = ModelConfig.from_dict({"sound_dim": 1, "num_classes": max(2, len(dataset.class_names)), **model})
+        # Each cell is a training run of these settings: refuse here, not at the suite's first child.
+        limits.check_training(model_cfg, train_cfg, usable_pairs(dataset, Split.TRAIN).count())
+        limits.check_seeds(seeds)
         for kind in {c["feature"] for c in cells}:
             FeatureSpec.from_dict({**p.feature_options, "kind": kind})
     except (TypeError, ValueError) as exc:

@@ -14,6 +14,7 @@ from ..ml.features import FeatureSpec, feature_dim
 from ..ml.variants import ModelConfig, TrainConfig, get_variant
 from ..models import Dataset, Split, TrainingRun
 from ..selectors.datasets import usable_pairs
+from . import limits
 from .scoring import CLASSIFIERS, EvaluationError, check_weights
 
 
@@ -70,10 +71,12 @@ def launch_training(dataset: Dataset, *, variant: str, feature: dict, model: dic
         train_cfg = TrainConfig.from_dict(train or {"epochs": 300})
     except (ValueError, TypeError) as exc:
         raise JobError(str(exc)) from exc
-    labels = set(usable_pairs(dataset, Split.TRAIN).values_list("label", flat=True))
+    train_labels = list(usable_pairs(dataset, Split.TRAIN).values_list("label", flat=True))
+    labels = set(train_labels)
     if len(labels) < 2:
         raise JobError(f"dataset {dataset.name!r} has training pairs of {len(labels)} class(es); "
                        "a conditional GAN needs at least 2")
+    limits.check_training(model_cfg, train_cfg, len(train_labels))
     validation = check_validation(dataset, validation, train_cfg)
     with transaction.atomic():
         run = TrainingRun.objects.create(

@@ -16,6 +16,7 @@ from jobs.registry import params_json
 
 from ..media_paths import media_path
 from ..models import Checkpoint, TrySound
+from . import limits
 
 MAX_CHECKPOINTS = 8
 MAX_VOLUME = 10.0
@@ -154,6 +155,7 @@ def launch_try_sound(sound: TrySound, checkpoints: list[Checkpoint], *, volumes=
     is returned instead of a second (a slider let go twice at the same place makes one job)."""
     params = params_json(TrySoundParams(sound_id=sound.pk, checkpoint_ids=[c.pk for c in checkpoints],
                                         volumes=list(volumes), seeds=list(seeds), clip=clip))
+    limits.check_generation(len(checkpoints), params["volumes"], params["seeds"], sounds=1)
     if enqueue:
         pending = Job.objects.filter(kind="try_sound", params=params,
                                      status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).first()

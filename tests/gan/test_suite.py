@@ -83,7 +83,9 @@ def test_a_failed_child_fails_the_suite_and_a_retry_resumes(tones, media_root):
     execute_job(job.pk, "test")
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert TrainingRun.objects.count() == 1 and Job.objects.filter(kind="train").get().attempts == 1
+    train = Job.objects.filter(kind="train").get()
+    # The same training run, retried: its second attempt (attempt numbers keep counting across retries)
+    assert TrainingRun.objects.count() == 1 and (train.attempts, train.attempts_at_retry) == (2, 1)
 
 
 def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):

@@ -1,9 +1,11 @@
 """The job engine with a real Celery worker process on the configured broker (Redis in CI)."""
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from jobs.engine import cancel_job, create_job, dispatch
+from jobs.engine import cancel_job, claim_job, create_job, dispatch
 from jobs.models import Job, JobStatus
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -110,3 +112,21 @@ def test_a_message_under_the_tasks_old_name_still_runs_its_job(start_worker):
     current_app.send_task(LEGACY_NAMES["jobs.run_job"], args=[job.pk], queue="cpu")
     assert LEGACY_NAMES["jobs.run_job"] == "gan.tasks.run_job"
     assert wait_for(job.pk, lambda j: j.is_finished, what="finish").status == JobStatus.SUCCEEDED
+
+
+def test_upkeep_runs_while_a_long_job_occupies_the_only_work_worker(start_worker, settings):
+    """The demo's layout: one solo worker for jobs (busy for the whole test) and a small one for
+    the upkeep queue with beat. A job whose worker died is reaped while the long job still runs."""
+    assert {entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {"upkeep"}
+    start_worker("work")  # cpu,gpu
+    long = create_job("selfcheck", {"steps": 300, "step_seconds": 0.1})
+    wait_for(long.pk, lambda j: j.status == JobStatus.RUNNING, what="the long job to start")
+    orphan = create_job("selfcheck", {"steps": 2, "step_seconds": 0}, enqueue=False)
+    claim_job(orphan.pk, "a-worker-that-died")
+    Job.objects.filter(pk=orphan.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    start_worker("upkeep", queues="upkeep", beat=True)
+    orphan = wait_for(orphan.pk, lambda j: j.status != JobStatus.RUNNING, timeout=30, what="the reaper")
+    assert orphan.status == JobStatus.QUEUED and "stale" in orphan.log_tail  # requeued behind the long job
+    assert Job.objects.get(pk=long.pk).status == JobStatus.RUNNING  # ... which the reaper did not wait for
+    cancel_job(long.pk)
+    assert wait_for(orphan.pk, lambda j: j.is_finished, what="the requeued job").status == JobStatus.SUCCEEDED
