@@ -315,6 +315,38 @@ JOB_REDISPATCH_AFTER = env.float("JOB_REDISPATCH_AFTER", default=300.0)
 # Progress updates closer together than this are coalesced (the last one always lands).
 JOB_PROGRESS_MIN_INTERVAL = env.float("JOB_PROGRESS_MIN_INTERVAL", default=0.5)
 
+# Upper bounds on what a researcher can ask of a job (gan/services/limits.py), each refused with one
+# line before a job is made. The defaults leave room for the paper's GPU scale (width 200, batch 32,
+# 300 epochs) several times over; raise one with its variable, e.g. GAN_MAX_WIDTH=1024.
+GAN_LIMIT_DEFAULTS = {
+    "max_width": 512,                 # g_width, d_width
+    "max_embed_dim": 1024,
+    "max_z_dim": 512,
+    "max_batch_size": 512,
+    "max_steps_per_iteration": 20,    # d_steps, g_steps
+    "max_iterations": 1_000_000,      # given, or what epochs x dataset size / batch come to
+    "max_epochs": 10_000,
+    "max_samples_per_class": 32,
+    "max_log_every": 1000,            # cancel and progress are seen every log_every iterations
+    "max_checkpoints": 200,           # checkpoints a run keeps on disk
+    "max_sample_grids": 2000,
+    "max_validations": 2000,
+    "max_seeds": 32,                  # per generation, per suite
+    "max_seed_value": 2**31 - 1,
+    "max_volumes": 32,
+    "max_generate_checkpoints": 64,
+    "max_generated_images": 200_000,  # checkpoints x volumes x seeds x sounds, per generation job
+}
+# Decoding one imported file (manifest sounds, videos): refused from its header before decoding, and
+# stopped while decoding when it turns out bigger than its header said (gan/ml/audio.py DecodeLimits).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=4 << 30)
+IMPORT_MAX_SECONDS = env.float("IMPORT_MAX_SECONDS", default=4 * 3600.0)
+IMPORT_MAX_CHANNELS = env.int("IMPORT_MAX_CHANNELS", default=16)
+IMPORT_MAX_SAMPLE_RATE = env.int("IMPORT_MAX_SAMPLE_RATE", default=192_000)
+IMPORT_DECODE_TIMEOUT = env.float("IMPORT_DECODE_TIMEOUT", default=300.0)
+GAN_LIMITS = {name: (env.float if isinstance(default, float) else env.int)(f"GAN_{name.upper()}", default=default)
+              for name, default in GAN_LIMIT_DEFAULTS.items()}
+
 # Intra-op threads for jobs that run on the CPU. The paper's networks at CPU sizes are too small
 # for threading to pay: measured on 2 cores, one thread trained 13x faster than two while other
 # work was running (bench/train_throughput.py). Raise it on big machines.
