@@ -223,6 +223,7 @@ class _Heartbeat(threading.Thread):
         self.lost = threading.Event()
         self.lost_reason = ""
         self.last_ok = time.monotonic()
+        self.ending = False  # the job is writing its final state: a row no longer RUNNING is expected
 
     def _touch(self) -> int:
         return Job.objects.filter(
@@ -249,7 +250,8 @@ class _Heartbeat(threading.Thread):
                         return
                     continue
                 if not owned:
-                    self._give_up("the job is no longer this attempt's (reaped or finished elsewhere)")
+                    if not self.ending:
+                        self._give_up("the job is no longer this attempt's (reaped or finished elsewhere)")
                     return
                 self.last_ok = time.monotonic()
         except Exception as exc:  # never let the heartbeat thread kill the worker; nor run unwatched
@@ -406,6 +408,8 @@ class JobContext:
         heartbeat keeps this attempt the owner: giving up early would have the job run again."""
         fields = self._fields()
         fields.update(status=status, finished_at=timezone.now(), **extra)
+        if self._heartbeat is not None:
+            self._heartbeat.ending = True
         deadline = time.monotonic() + self_stop_after()
         while True:
             try:

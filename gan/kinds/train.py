@@ -71,6 +71,16 @@ class _JobCallbacks:
             self.run.save(update_fields=["loss_plot"])
 
 
+def remove_stale_temporaries(run_dir) -> None:
+    """Delete the temporary files an earlier attempt killed mid-write left (".<name>.<random>.tmp"
+    beside checkpoints and sample grids). This attempt owns the run now; a given-up attempt still
+    writing finds its file gone, and its rename would be refused by the fence anyway."""
+    for folder in (run_dir / "checkpoints", run_dir / "samples", run_dir):
+        if folder.is_dir():
+            for stale in folder.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+
+
 def training_data(run: TrainingRun, ctx: JobContext | None = None, split: str = Split.TRAIN) -> PairedArrays:
     """The run's pairs as arrays: cached features, decoded images, class indices."""
     dataset = run.dataset
@@ -93,6 +103,7 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
     run = TrainingRun.objects.select_related("dataset").get(pk=params.run_id)
     if not torch.cuda.is_available() and settings.TORCH_CPU_THREADS:
         torch.set_num_threads(settings.TORCH_CPU_THREADS)
+    remove_stale_temporaries(media_path(run.run_dir))
     data = training_data(run, ctx)
     ctx.log(f"{len(data)} training pairs, {len(data.class_names)} classes, features {data.features.shape[1]}-d")
     train_cfg = TrainConfig.from_dict(run.train_config)
