@@ -176,7 +176,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Staff, and the model permissions of what an endpoint serves (rater endpoints: AllowAny, own token)
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser", "gan.staff_access.StaffModelPermissions"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Audio-to-scene platform API",
@@ -355,6 +356,11 @@ TORCH_CPU_THREADS = env.int("TORCH_CPU_THREADS", default=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Rater tokens are credentials in URLs: cut out of the records of the loggers that write paths
+    # (django.request logs every 4xx/5xx path at WARNING/ERROR, django.server every request line),
+    # before any handler sees them, and out of everything the console handler writes.
+    "filters": {"rater_tokens": {"()": "studies.log_redaction.RedactRaterTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["rater_tokens"]}},
+    "loggers": {name: {"filters": ["rater_tokens"]} for name in ("django.request", "django.server", "django.security")},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-
-from jobs.views import staff_required
 
 from .admin.media import media_url
 from .models import Checkpoint
@@ -30,6 +29,7 @@ from .services.sound_upload import (MAX_SECONDS, MAX_UPLOAD_BYTES, SoundRefused,
 from .services.try_sound import (MAX_CHECKPOINTS, MAX_ID, MAX_SEED, MAX_VOLUME, TryRequestError, canonical_seed,
                                  canonical_volume, checkpoint_ids, checkpoint_label, existing_checkpoints,
                                  existing_sound, images_state, request_images)
+from .staff_access import staff_permission_required
 
 # Room for the multipart boundaries and headers around a file of MAX_UPLOAD_BYTES.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -43,6 +43,8 @@ def _error(message: str, status: int = 400) -> JsonResponse:
 @require_GET
 @staff_member_required  # a page a person opens: not logged in -> the admin's login, then back here
 def try_page(request):
+    if not request.user.has_perm("gan.add_trysound"):  # the page's whole use is uploading sounds
+        raise PermissionDenied
     chosen = []
     for part in request.GET.getlist("checkpoint"):
         chosen += [int(x) for x in part.split(",") if x.strip().isdigit() and int(x) <= MAX_ID]
@@ -87,7 +89,7 @@ class CappedUploadHandler(FileUploadHandler):
 
 @csrf_exempt  # the upload handler must be in place before anything reads the body; CSRF is checked below
 @require_POST
-@staff_required
+@staff_permission_required("gan.add_trysound")
 def upload_sound(request):
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -122,7 +124,7 @@ def _store_upload(request, cap: CappedUploadHandler):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_required
+@staff_permission_required("gan.view_trysound", "gan.view_generatedimage")
 def try_images(request):
     """GET reads what exists; POST also launches a job for what is missing (CSRF checked by the
     middleware, as for any POST)."""

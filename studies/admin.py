@@ -115,7 +115,8 @@ class StudyAdmin(admin.ModelAdmin):
         def needs(*perms):  # admin_view lets every staff account in; each page needs its permissions
             return lambda view: admin_view_requiring(self.admin_site, view, lambda request: request.user.has_perms(perms))
 
-        building, previewing = needs("studies.add_study"), needs("studies.change_study")  # preview makes a rater
+        building = needs("studies.add_study", "studies.change_study")  # a build makes a study and its stimuli
+        previewing = needs("studies.change_study")  # a preview makes a (preview) rater
         results = needs("studies.view_study", "studies.view_response")
         export = needs("studies.view_study", "studies.view_response", "studies.view_participant")  # crowd ids
         return [

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from ..ml.imagenet_classes import GROUP_PREFIX, groups_of, search
 from ..models import ClassMap
 from ..services.class_maps import imagenet_names
+from ..staff_access import admin_view_requiring
 
 SEARCH_LIMIT = 300  # rows shown per search; "dog" finds 10 names, "" all 1000
 
@@ -36,7 +37,7 @@ class ClassMapAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.class_names_view)
+        view = admin_view_requiring(self.admin_site, self.class_names_view, self.has_view_permission)
         return [path("class-names/", view, name="gan_classmap_class_names")] + super().get_urls()
 
     @admin.display(description="classes")

@@ -20,9 +20,10 @@ from ..ml.media import DEFAULT_MAX_PIXELS
 from ..models import ClassMap, Dataset, ImportRecord, Pair, PairStatus
 from ..selectors.datasets import table1
 from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning
-from ..services.ingest import launch_video_import
+from ..services.ingest import UPLOADS_FOLDER, launch_video_import
 from ..services.manifest_import import launch_manifest_import
 from ..services.splitting import launch_split
+from ..staff_access import admin_view_requiring
 from .media import audio_player, image, thumbnail
 
 
@@ -98,12 +99,17 @@ class DatasetAdmin(admin.ModelAdmin):
         return self.readonly_fields if obj is not None else ()  # nothing to count before it exists
 
     def get_urls(self):
-        wrap = self.admin_site.admin_view
+        def adding(view):  # an import creates a dataset
+            return admin_view_requiring(self.admin_site, view, self.has_add_permission)
+
+        def changing(view):  # cleaning and splitting rewrite a dataset's pairs
+            return admin_view_requiring(self.admin_site, view, self.has_change_permission)
+
         return [
-            path("import-videos/", wrap(self.import_videos_view), name="gan_dataset_import_videos"),
-            path("import-manifest/", wrap(self.import_manifest_view), name="gan_dataset_import_manifest"),
-            path("<int:dataset_id>/clean/", wrap(self.clean_view), name="gan_dataset_clean"),
-            path("<int:dataset_id>/split/", wrap(self.split_view), name="gan_dataset_split"),
+            path("import-videos/", adding(self.import_videos_view), name="gan_dataset_import_videos"),
+            path("import-manifest/", adding(self.import_manifest_view), name="gan_dataset_import_manifest"),
+            path("<int:dataset_id>/clean/", changing(self.clean_view), name="gan_dataset_clean"),
+            path("<int:dataset_id>/split/", changing(self.split_view), name="gan_dataset_split"),
         ] + super().get_urls()
 
     # -- launch forms
@@ -137,9 +143,9 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _save_upload(upload) -> Path:
-        target = media_path("uploads") / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
-        if upload.name.lower().endswith((".tar.gz", ".tar.bz2", ".tar.xz")):
-            target = target.with_name(target.stem + "." + ".".join(upload.name.lower().split(".")[-2:]))
+        # A generated name with no extension from the browser (an ".html" upload must not be stored
+        # as one under MEDIA_ROOT): the import tells zip from tar (and its compression) by content.
+        target = media_path(UPLOADS_FOLDER) / f"{uuid.uuid4().hex}.archive"
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as out:
             for chunk in upload.chunks():

@@ -41,6 +41,7 @@ class DatasetIngestViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DatasetIngestSerializer
     queryset = Dataset.objects.all()
+    extra_permissions = {"imports": ["gan.view_importrecord"]}  # gan.staff_access.StaffModelPermissions
     lookup_value_regex = r"\d+"
 
     @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("as", str, enum=["json", "csv"])])

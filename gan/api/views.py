@@ -27,6 +27,7 @@ def _text(body: str, content_type: str, filename: str) -> HttpResponse:
 
 class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = EvaluationSerializer
+    permission_model = Evaluation  # gan.staff_access.StaffModelPermissions
     lookup_value_regex = r"\d+"
 
     @extend_schema(parameters=[OpenApiParameter(name, str, description=f"filter on {field}")
@@ -49,6 +50,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
 
 class SuiteViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SuiteSerializer
+    permission_model = Evaluation  # a suite's report is its evaluations
     queryset = Job.objects.filter(kind="suite")
     lookup_value_regex = r"\d+"
 
@@ -62,6 +64,7 @@ class SuiteViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DatasetReportViewSet(viewsets.ViewSet):
+    permission_model = Evaluation  # a dataset's report is its evaluations
     lookup_value_regex = r"\d+"
 
     @extend_schema(responses=OpenApiTypes.OBJECT,

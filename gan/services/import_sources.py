@@ -95,7 +95,38 @@ def safe_name(relative: str) -> str:
     return f"{stem}-{digest}"
 
 
-def safe_suffix(path: Path) -> str:
-    """The file's extension if it is a plain short one (".png", ".flac"), else nothing."""
-    suffix = path.suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+# The extension a stored file gets, from what its decoder recognised (never from the name it came
+# with: a file that decodes as a picture and is also HTML must not be stored as .html).
+IMAGE_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "BMP": ".bmp", "WEBP": ".webp", "TIFF": ".tif",
+                  "PPM": ".ppm", "TGA": ".tga"}
+AUDIO_SUFFIXES = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac", "OGG": ".ogg", "MP3": ".mp3", "AIFF": ".aiff",
+                  "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "mp3": ".mp3", "aiff": ".aiff",
+                  "matroska,webm": ".webm", "mov,mp4,m4a,3gp,3g2,mj2": ".m4a", "aac": ".aac"}
+
+
+def decoded_suffix(path: Path, kind: str) -> str:
+    """The extension for a file that already decoded as `kind` ("image" or "sound"): the format
+    Pillow, libsndfile or FFmpeg found in its bytes; ".bin" for a format not in our table.
+    The decoders are imported here, by the import job, not by every web process that loads this module."""
+    import av
+    import soundfile
+    from PIL import Image
+
+    if kind == "image":
+        with Image.open(path) as image:
+            return IMAGE_SUFFIXES.get(image.format or "", ".bin")
+    try:
+        return AUDIO_SUFFIXES.get(soundfile.info(str(path)).format, ".bin")
+    except (soundfile.LibsndfileError, RuntimeError):  # not libsndfile's: FFmpeg decoded it
+        with av.open(str(path)) as container:
+            return AUDIO_SUFFIXES.get(container.format.name, ".bin")
+
+
+def content_name(path: Path) -> str:
+    """A generated file name for a file's bytes (SHA-256, 32 hex digits): nothing of the name it
+    came with is kept, and the same bytes imported twice are stored once."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:32]

@@ -274,14 +274,34 @@ def _import_one_video(ctx: JobContext, dataset: Dataset, folder: Path, video: Pa
     counts["imported"] += 1
 
 
+# Where the admin stores uploaded archives (gan/admin/datasets.py), under generated names.
+UPLOADS_FOLDER = "uploads"
+
+
+def is_upload(archive: Path) -> bool:
+    """An archive the admin stored for an import (not a researcher's own file named on the command line)."""
+    return archive.resolve().parent == media_path(UPLOADS_FOLDER).resolve()
+
+
 def run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
+    """Import the videos; an uploaded archive is deleted once the import has run, successful or not
+    (its pairs have their own files, and a failed import needs a fresh upload anyway). Only a worker
+    that died keeps it, so the requeued run finds it."""
+    try:
+        return _run_video_import(ctx, p)
+    finally:
+        if p.archive and is_upload(Path(p.archive)):
+            Path(p.archive).unlink(missing_ok=True)
+
+
+def _run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
     unpacked = None
     with import_target(p.dataset, source="videos", image_size=p.frame_size) as dataset:
         if p.archive:
             archive = Path(p.archive)
             if not archive.is_file():
                 raise JobError(f"archive {archive} does not exist")
-            unpacked = media_path(f"uploads/{dataset.name}/{safe_name(archive.name)}")
+            unpacked = media_path(f"{UPLOADS_FOLDER}/{dataset.name}/{safe_name(archive.name)}")
             folder = unpack_archive(archive, unpacked)
         else:
             folder = Path(p.folder)

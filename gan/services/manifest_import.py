@@ -34,8 +34,8 @@ from ..ml.audio import AudioError, load_audio
 from ..ml.media import DEFAULT_MAX_PIXELS, MediaError, check_image
 from ..models import Dataset, ImportStatus, Pair, PairStatus, Split
 from .datasets import DatasetImportError, refresh_class_names
-from .import_sources import (GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, check_cell, fitted, printable,
-                             resolve_inside, safe_name, safe_suffix)
+from .import_sources import (GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, check_cell, content_name,
+                             decoded_suffix, fitted, printable, resolve_inside)
 from .ingest import (UNLABELLED, check_dataset_name, create_pairs, finish_dataset, import_target, log_failure, record,
                      summary)
 from .limits import decode_limits
@@ -177,10 +177,12 @@ def check_row(manifest: Manifest, line: int, row: dict, *, max_pixels: int = DEF
     return CheckedRow(line, source, sound, image, label or UNLABELLED, split, group or fitted(source, GROUP_MAX))
 
 
-def _copy_in(dataset: Dataset, path: Path, created: list[Path]) -> str:
-    """Copy a checked file under the dataset (once per source file); new files are added to `created`
-    so that the caller can take them back if the row is not stored after all."""
-    relative = f"{dataset.root}/files/{safe_name(str(path))}{safe_suffix(path)}"
+def _copy_in(dataset: Dataset, path: Path, created: list[Path], kind: str) -> str:
+    """Copy a checked file under the dataset (once per content); new files are added to `created`
+    so that the caller can take them back if the row is not stored after all. The stored name is
+    generated (a hash of the bytes) and its extension is the decoded format's: a manifest's file
+    names, and extensions like .html, never reach MEDIA_ROOT."""
+    relative = f"{dataset.root}/files/{content_name(path)}{decoded_suffix(path, kind)}"
     target = media_path(relative)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -192,8 +194,8 @@ def _copy_in(dataset: Dataset, path: Path, created: list[Path]) -> str:
 
 
 def _pair(dataset: Dataset, checked: CheckedRow, *, kept: bool, created: list[Path]) -> Pair:
-    return Pair(dataset=dataset, sound=_copy_in(dataset, checked.sound, created),
-                image=_copy_in(dataset, checked.image, created), label=checked.label, split=checked.split,
+    return Pair(dataset=dataset, sound=_copy_in(dataset, checked.sound, created, "sound"),
+                image=_copy_in(dataset, checked.image, created, "image"), label=checked.label, split=checked.split,
                 group=checked.group, status=PairStatus.KEPT if kept else PairStatus.PENDING,
                 clean_report={"source": checked.source, "manifest_line": checked.line})
 

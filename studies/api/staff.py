@@ -46,11 +46,16 @@ def wants_excel(request) -> bool:
 
 
 class StudyViewSet(viewsets.ReadOnlyModelViewSet):
-    """Studies (default permission: IsAdminUser, session authentication)."""
+    """Studies (default permissions: IsAdminUser and the study's model permissions, view to read and
+    change to open or close; session authentication)."""
 
     queryset = Study.objects.prefetch_related("conditions")
     serializer_class = StudySerializer
     lookup_value_regex = r"\d+"
+    # gan.staff_access.StaffModelPermissions: the results are the responses; the export also
+    # names every rater (crowd ids)
+    extra_permissions = {"results": ["studies.view_response"], "table_csv": ["studies.view_response"],
+                         "responses_csv": ["studies.view_response", "studies.view_participant"]}
 
     @extend_schema(request=None, responses=StudySerializer)
     @action(detail=True, methods=["post"])

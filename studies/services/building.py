@@ -29,7 +29,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageCms, ImageOps
 
 from gan.models import Checkpoint, GeneratedImage, Pair, PairStatus, Split
 
@@ -37,6 +37,32 @@ from ..errors import BuildError
 from ..models import Condition, Stimulus, Study, StudyKind, StudyState, Trial, TrialRole
 
 SCRAMBLE_BLOCK = 4  # pixels: small enough that no object survives, large enough to keep texture
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def bare_srgb(source: Image.Image) -> Image.Image:
+    """The picture as a viewer sees it, as plain sRGB pixels in a new image with no metadata at all.
+
+    Real photos carry ICC profiles, EXIF and text chunks; generated images carry none, and Pillow
+    keeps a profile through convert() and save(). A rater's script could then tell practice and
+    catch trials (photos) from main ones by metadata alone. So every stimulus, whatever its role:
+    EXIF orientation applied, colours converted from its ICC profile to sRGB (a profile Pillow
+    cannot read is taken as sRGB, as browsers do), and the pixels copied into a fresh image.
+    """
+    image = ImageOps.exif_transpose(source)
+    profile = image.info.get("icc_profile")
+    if image.mode not in ("RGB", "CMYK", "L"):
+        image = image.convert("RGB")  # palette, alpha, 16-bit: to RGB first (drops alpha, as before)
+    if profile:
+        try:
+            image = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)), _SRGB,
+                                              outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    rgb = image.convert("RGB")
+    return Image.frombytes("RGB", rgb.size, rgb.tobytes())
 
 
 class MediaCopier:
@@ -69,10 +95,11 @@ class MediaCopier:
         return self.copies[relative_path]
 
     def pixels(self, relative_path: str) -> Image.Image:
-        """The image as served: RGB (no alpha: main images have none), at the study's size."""
+        """The image as served: sRGB pixels and nothing else (no alpha: main images have none), at the
+        study's size. See bare_srgb: catch, practice and main images must not differ by metadata."""
         try:
             with Image.open(default_storage.path(relative_path)) as source:
-                pixels = source.convert("RGB")
+                pixels = bare_srgb(source)
         except (OSError, ValueError) as error:
             raise BuildError(f"cannot read the image {relative_path!r}: {error}") from error
         if self.image_size and pixels.size != self.image_size:

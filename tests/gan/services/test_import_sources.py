@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from gan.services.import_sources import (SourceError, check_cell, contained_file, fitted, printable, resolve_inside,
-                                         safe_name, safe_suffix)
+from gan.services.import_sources import (SourceError, check_cell, contained_file, content_name, decoded_suffix,
+                                         fitted, printable, resolve_inside, safe_name)
 
 
 @pytest.fixture
@@ -81,5 +81,19 @@ def test_printable_and_fitted_values_store_on_postgresql():
 def test_safe_names_are_flat_and_distinct():
     assert "/" not in safe_name("../../etc/passwd") and safe_name("a/b.mp4") != safe_name("a_b.mp4")
     assert safe_name("caf\udce9.mp4").startswith("caf_xe9.mp4-")
-    assert safe_suffix(__import__("pathlib").Path("x.PNG")) == ".png"
-    assert safe_suffix(__import__("pathlib").Path("x." + "a" * 40)) == ""
+
+
+
+def test_stored_names_are_generated_and_extensions_come_from_the_decoded_format(tmp_path):
+    import numpy as np
+    import soundfile
+    from PIL import Image
+
+    picture, sound = tmp_path / "page.html", tmp_path / "tune.HTML"
+    Image.new("RGB", (4, 4)).save(picture, format="PNG")
+    with open(picture, "ab") as handle:
+        handle.write(b"<html><script>alert(1)</script></html>")  # a PNG that is also HTML
+    soundfile.write(sound, np.zeros(800, dtype=np.float32), 8000, format="WAV")
+    assert decoded_suffix(picture, "image") == ".png" and decoded_suffix(sound, "sound") == ".wav"
+    name = content_name(picture)
+    assert len(name) == 32 and "page" not in name and name != content_name(sound)

@@ -3,6 +3,7 @@ the issue, a CSV manifest with broken rows and missing files, an archive upload,
 import csv
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -243,8 +244,10 @@ def test_admin_forms_launch_import_jobs(client, staff_user, media_root, video_fo
     with open(archive, "rb") as upload, django_capture_on_commit_callbacks(execute=True):
         client.post(url, dict(form, archive=upload))
     uploaded = Job.objects.filter(kind="import_videos").latest("id")
-    assert uploaded.params["archive"].endswith(".zip") and (media_root / "uploads").is_dir()
+    stored = Path(uploaded.params["archive"])
+    assert stored.parent == media_root / "uploads" and stored.name.endswith(".archive")  # not the browser's name
     assert sent == [job.pk, uploaded.pk]
     execute_job(uploaded.pk, "test")
     uploaded.refresh_from_db()
     assert uploaded.status == JobStatus.SUCCEEDED and uploaded.metrics["pairs_created"] == 4
+    assert not any(p.is_file() for p in (media_root / "uploads").rglob("*"))  # deleted once imported
