@@ -66,11 +66,9 @@ class AnswerOutcome:
 
 _TARGET_SQL = """
 SELECT a.id, a.trial_id, a.state, a.position, a.positive_side, a.counts_toward_target, a.first_served_at,
-       s.sound_duration_s,
+       a.expires_at, s.sound_duration_s,
        (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id AND o.state = %(answered)s),
-       EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a.participant_id
-                                            AND p.sound_started_at < %(played_until)s
-                                            AND p.sound_ended_at > %(played_from)s),
+       {overlaps},
        r.participant_id, ra.public_key, r.rating, r.choice
 FROM {assignment} a
 JOIN {trial} t ON t.id = a.trial_id
@@ -79,8 +77,13 @@ LEFT JOIN {response} r ON r.client_id = %(client_id)s
 LEFT JOIN {assignment} ra ON ra.id = r.assignment_id
 WHERE a.participant_id = %(participant)s AND a.public_key = %(trial)s
 """
+# Another answer of this rater whose playback overlaps this one's (by more than the slack); only
+# asked when the answer reports a playback.
+_OVERLAPS_SQL = """EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a.participant_id
+                                           AND p.sound_started_at < %(played_until)s
+                                           AND p.sound_ended_at > %(played_from)s)"""
 _TARGET_FIELDS = ("pk", "trial_id", "state", "position", "positive_side", "counts_toward_target", "first_served_at",
-                  "trial__stimulus__sound_duration_s", "n_answered", "overlaps", "replay_participant", "replay_trial",
+                  "expires_at", "trial__stimulus__sound_duration_s", "n_answered", "overlaps", "replay_participant", "replay_trial",
                   "replay_rating", "replay_choice")
 
 
@@ -89,16 +92,14 @@ def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
 
     Raw SQL because it runs on every answer and the ORM spent longer building this statement
     (subqueries, joins) than the database spent running it."""
-    sql = _TARGET_SQL.format(assignment=Assignment._meta.db_table, trial=Trial._meta.db_table,
-                             stimulus=Stimulus._meta.db_table, response=Response._meta.db_table)
-    client_id = answer.client_id.hex if connection.vendor == "sqlite" else str(answer.client_id)
-    # Another answer of this rater whose playback overlaps this one's by more than the slack: one
-    # rater hears one sound at a time, so a script cannot claim a sound's length for every trial at once.
+    # One rater hears one sound at a time, so a script cannot claim a sound's length for every trial at once.
     played_from, played_until = _playback(answer)
-    if played_from is None:
-        played_from = played_until = None
-    else:
+    if played_from is not None:
         played_from, played_until = played_from + PLAYBACK_SLACK, played_until - PLAYBACK_SLACK
+    overlaps = "false" if played_from is None else _OVERLAPS_SQL.format(response=Response._meta.db_table)
+    sql = _TARGET_SQL.format(assignment=Assignment._meta.db_table, trial=Trial._meta.db_table,
+                             stimulus=Stimulus._meta.db_table, response=Response._meta.db_table, overlaps=overlaps)
+    client_id = answer.client_id.hex if connection.vendor == "sqlite" else str(answer.client_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"answered": AssignmentState.ANSWERED, "client_id": client_id,
                              "participant": participant.pk, "trial": answer.trial,
@@ -109,11 +110,13 @@ def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
     target = dict(zip(_TARGET_FIELDS, row))
     target["counts_toward_target"] = bool(target["counts_toward_target"])
     target["overlaps"] = bool(target["overlaps"])
-    served = target["first_served_at"]  # SQLite hands raw datetimes back naive or as text (both UTC)
-    if isinstance(served, str):
-        served = parse_datetime(served)
-    if served is not None and timezone.is_naive(served):
-        target["first_served_at"] = served.replace(tzinfo=dt_timezone.utc)
+    for name in ("first_served_at", "expires_at"):  # SQLite hands raw datetimes back naive or as text (both UTC)
+        value = target[name]
+        if isinstance(value, str):
+            value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = value.replace(tzinfo=dt_timezone.utc)
+        target[name] = value
     return target
 
 
@@ -234,21 +237,26 @@ WITH claimed AS (
     RETURNING trial_id
 ), counted AS (
     UPDATE {trial} SET vote_count = vote_count + 1 WHERE %(counts)s AND id IN (SELECT trial_id FROM saved) RETURNING id
-), renewed AS (
+){renewed}{progressed}
+SELECT count(*) FROM saved
+"""
+_RENEWED_SQL = """, renewed AS (
     UPDATE {assignment} SET expires_at = %(renew_until)s
     WHERE id IN (SELECT o.id FROM {assignment} o
                  WHERE o.participant_id = %(participant_id)s AND o.state = %(active)s
                    AND o.expires_at < %(renew_before)s AND EXISTS (SELECT 1 FROM claimed)
                  FOR UPDATE OF o SKIP LOCKED)
     RETURNING id
-), progressed AS (
+)"""
+_PROGRESSED_SQL = """, progressed AS (
     UPDATE {participant} SET last_active_at = %(now)s
     WHERE id IN (SELECT q.id FROM {participant} q WHERE q.id = %(participant_id)s AND EXISTS (SELECT 1 FROM claimed)
                  FOR UPDATE OF q SKIP LOCKED)
     RETURNING id
-)
-SELECT count(*) FROM saved
-"""
+)"""
+# A rater's progress mark is rewritten at most this often: it feeds decisions made in minutes (who
+# holds without answering), and a write of the rater's row on every answer was measurable.
+PROGRESS_MARK_EVERY = timedelta(seconds=30)
 
 
 def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now, played: bool) -> bool:
@@ -267,9 +275,16 @@ def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now,
         "renew_until": now + ttl(participant.study), "renew_before": now + ttl(participant.study)
         - renew_margin(participant.study),
     }
+    # The rater's trials are renewed together, so the answered one's hold stands for the others':
+    # renewed only when it has run down by the margin (about every tenth of the TTL).
+    renew = target["expires_at"] < values["renew_before"]
+    mark = participant.last_active_at is None or participant.last_active_at < now - PROGRESS_MARK_EVERY
     if connection.vendor == "postgresql":
+        tables = {"assignment": Assignment._meta.db_table, "participant": Participant._meta.db_table}
         sql = _STORE_SQL.format(assignment=Assignment._meta.db_table, response=Response._meta.db_table,
-                                trial=Trial._meta.db_table, participant=Participant._meta.db_table)
+                                trial=Trial._meta.db_table,
+                                renewed=_RENEWED_SQL.format(**tables) if renew else "",
+                                progressed=_PROGRESSED_SQL.format(**tables) if mark else "")
         # In autocommit mode the statement is its own transaction; inside a caller's transaction a
         # savepoint keeps a unique-key error from poisoning it.
         if connection.in_atomic_block:
@@ -293,9 +308,13 @@ def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now,
             sound_started_at=answer.sound_started_at, sound_ended_at=answer.sound_ended_at, played_to_end=played)
         if target["counts_toward_target"]:
             Trial.objects.filter(pk=target["trial_id"]).update(vote_count=F("vote_count") + 1)
-        Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
-                                  expires_at__lt=values["renew_before"]).update(expires_at=values["renew_until"])
-        Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
+        if renew:
+            Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
+                                      expires_at__lt=values["renew_before"]).update(expires_at=values["renew_until"])
+        if mark:
+            Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
+    if mark:
+        participant.last_active_at = now
     return True
 
 
