@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -65,7 +65,7 @@ def renew_margin(study: Study) -> timedelta:
     return max(EXTEND_MARGIN, ttl(study) / 10)
 
 
-def progress_cap(participant: Participant) -> "timezone.datetime":
+def progress_cap(participant: Participant) -> datetime:
     """Until when a rater who stops answering may still get expired trials back by calling in: the
     study's TTL after their last answer, or the join hold after joining for a rater who never
     answered. Calling in renews nothing, so this is the total a hold can last without progress."""
