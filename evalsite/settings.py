@@ -235,7 +235,8 @@ STUDIES_JOIN_HOLD_MINUTES = env.int("STUDIES_JOIN_HOLD_MINUTES", default=5)
 # those who never answered after this many seconds, then those idle this many minutes.
 STUDIES_RECLAIM_NEW_SECONDS = env.int("STUDIES_RECLAIM_NEW_SECONDS", default=60)
 STUDIES_RECLAIM_IDLE_MINUTES = env.int("STUDIES_RECLAIM_IDLE_MINUTES", default=10)
-# Raters of one address holding trials of a study at once (0: no cap), and raters of a study who
+# Raters of one address holding trials of a study at once (0: no cap; loopback and private
+# addresses, i.e. an unnamed proxy of ours or a lab network, are never capped), and raters of a study who
 # hold trials without having answered yet: this share of the raters the study needs, at least the
 # minimum (share 0: no cap).
 STUDIES_MAX_RATERS_PER_ADDRESS = env.int("STUDIES_MAX_RATERS_PER_ADDRESS", default=3)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 
 from django.conf import settings
 from django.core import signing
@@ -27,6 +28,9 @@ from . import limits
 from .errors import EntryRefused
 
 SALT = "studies.entry"
+# Networks a site's own proxies and a lab's machines live in (RFC 1918, unique local IPv6).
+_LOCAL_NETWORKS = tuple(ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                               "fc00::/7"))
 PLATFORM_ORIGINS = ("https://app.prolific.com", "https://www.prolific.com")
 
 
@@ -36,6 +40,20 @@ def address_key(address: str) -> str:
         return ""
     return hmac.new(settings.SECRET_KEY.encode(), f"studies.address:{address}".encode(),
                     hashlib.sha256).hexdigest()[:32]
+
+
+def holder_key(address: str) -> str:
+    """The key raters are capped under per address (studies.assignment), or "" for no cap: a
+    loopback or private address is a proxy of ours that was not named in TRUSTED_PROXIES (every
+    rater would share it, and three raters would fill the site) or a lab's own network."""
+    try:
+        parsed = ipaddress.ip_address(address.split("/")[0])
+    except ValueError:
+        return ""
+    if parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified or any(
+            parsed.version == net.version and parsed in net for net in _LOCAL_NETWORKS):
+        return ""
+    return address_key(address)
 
 
 def request_address_key(request) -> str:

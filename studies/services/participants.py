@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from ..assignment import assign_participant, resume_participant
-from ..entry_guard import address_key
+from ..entry_guard import holder_key
 from ..errors import BadLink, CrowdEntryRefused, StudyNotOpen
 from ..models import Participant, Study, StudyState
 from ..selectors.rater import rater_link  # noqa: F401  (re-exported for callers that build links)
@@ -125,7 +125,7 @@ def start_participant(study: Study, *, url_params=None, user_agent: str = "", pr
             return existing
     participant = Participant(study=study, is_preview=preview, url_params=params,
                               user_agent=_printable(user_agent)[:400],
-                              client_address="" if preview else address_key(address), **identity)
+                              client_address="" if preview else holder_key(address), **identity)
     try:
         assign_participant(participant)  # creates the rater with their trials, in one transaction
     except IntegrityError:  # the same crowd session arrived twice at once: the first row wins

@@ -184,12 +184,15 @@ def test_scripted_joins_cannot_lock_out_a_real_rater(client, world, caps):
         assert answer(client, rater, first).status_code == 201
 
 
-def test_raters_of_one_address_are_capped(client, world, caps):
+def test_raters_of_one_address_are_capped(client, world, caps, settings):
     study = open_study(build_rating_study("address", world["checkpoints"], target_votes=10))
     codes = [start(Client(), study, REMOTE_ADDR="203.0.113.5").status_code for _ in range(4)]
     assert codes == [302, 302, 302, 429]
     assert start(Client(), study, REMOTE_ADDR="203.0.113.6").status_code == 302  # another address
     assert Participant.objects.filter(is_preview=False).count() == 4
+    # a loopback or private address is our own proxy (or a lab's network), not one rater: not capped
+    settings.STUDIES_NEW_RATERS_SHARE = 0
+    assert [start(Client(), study, REMOTE_ADDR="127.0.0.1").status_code for _ in range(4)] == [302] * 4
 
 
 def test_idle_holders_give_their_slots_to_arriving_raters_first(client, world, caps):
