@@ -346,9 +346,12 @@ def reclaim_idle(study: Study, now, *, need: int) -> int:
     idle = timedelta(minutes=getattr(settings, "STUDIES_RECLAIM_IDLE_MINUTES", 10))
     holding = Assignment.objects.filter(participant=OuterRef("pk"), state=AssignmentState.ACTIVE,
                                         trial__role=TrialRole.MAIN, expires_at__gt=now)
+    # Bounded by when a hold can still run (a join hold, and one given back on a return; a TTL after
+    # the last answer): raters who left long ago are not read, so this does not grow with the study.
+    hold = join_hold(study)
     idle_raters = (Participant.objects.filter(study=study, is_preview=False, completed_at__isnull=True)
-                   .filter(Q(last_active_at__isnull=True, created_at__lt=now - new_grace)
-                           | Q(last_active_at__lt=now - idle))
+                   .filter(Q(last_active_at__isnull=True, created_at__lt=now - new_grace, created_at__gt=now - 2 * hold)
+                           | Q(last_active_at__lt=now - idle, last_active_at__gt=now - ttl(study) - hold))
                    .filter(Exists(holding))
                    .annotate(planned=F("planned_main_trials"), since=Coalesce("last_active_at", "created_at"))
                    .order_by(F("last_active_at").asc(nulls_first=True), "since")

@@ -62,6 +62,8 @@ class Participant(models.Model):
             # Raters who have not answered yet, by join time: the cap on them (studies.assignment).
             models.Index(fields=["study", "created_at"], condition=Q(last_active_at__isnull=True),
                          name="participant_unconfirmed"),
+            # Raters by their last answer: who holds without answering (studies.assignment.reclaim_idle).
+            models.Index(fields=["study", "last_active_at"], name="participant_study_progress"),
         ]
 
     def __str__(self):
