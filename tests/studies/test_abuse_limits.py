@@ -3,6 +3,7 @@ a window's expiry is set once, a flood of new keys cannot wipe live counters, a 
 down refuses (503) instead of letting everything through, and X-Forwarded-For is read only from
 trusted proxies (the rightmost hop that is not one)."""
 import logging
+import os
 import re
 import time
 import urllib.error
@@ -63,8 +64,21 @@ def no_redis(settings):
     settings.CACHE_URL = ""
 
 
+@pytest.fixture(params=["database", "redis"])
+def store(request, settings):
+    """Each counter store in turn: the database (CACHE_URL unset) and Redis (skipped without a server)."""
+    if request.param == "redis":
+        url = os.environ.get("CACHE_URL") or os.environ.get("CELERY_BROKER_URL", "")
+        if not url.startswith("redis://"):
+            pytest.skip("needs a Redis server (CI and the development machines have one)")
+        settings.CACHE_URL = url  # counters are prefixed per test: nothing else there is touched
+    else:
+        settings.CACHE_URL = ""
+    return request.param
+
+
 def test_a_window_expires_when_it_ends_not_five_minutes_after_its_last_request(join_url, settings, monkeypatch,
-                                                                             no_redis):
+                                                                             store):
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "3/h"}
     real = time.time
     offset = [3600 - real() % 3600 + 5]  # 5 s into the next hour: the whole test stays in one window
@@ -91,7 +105,7 @@ def test_a_counter_store_that_is_down_refuses_loudly(join_url, settings, caplog)
     assert any("join_ip" in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
 
 
-def test_x_forwarded_for_is_read_only_from_trusted_proxies(join_url, settings, no_redis):
+def test_x_forwarded_for_is_read_only_from_trusted_proxies(join_url, settings, store):
     settings.STUDIES_RATES = {**settings.STUDIES_RATES, "join_ip": "2/h"}
     settings.RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"  # as a deployment behind a proxy had it
     # Not behind a trusted proxy: a client writing its own X-Forwarded-For is still one address.
