@@ -73,12 +73,14 @@ def test_sigkill_in_each_phase_ends_with_the_work_done_once(start_worker, faulty
 
 
 def test_a_database_outage_shorter_than_the_timeout_is_ridden_out(start_worker, faulty):
-    # 1.5 s without any heartbeat or progress write: less than the 2.4 s after which a job stops
-    # itself; a reaper runs all along on its own worker.
-    start_worker("w1", faults={"db_away_s": 1.5})
+    # 1.5 s without any heartbeat or progress write, against a 6 s timeout (the job would stop
+    # itself after 5.4 s): ridden out, with room to spare on a loaded machine; a reaper runs all
+    # along on its own worker.
+    timeout = {"JOB_HEARTBEAT_TIMEOUT": "6"}
+    start_worker("w1", faults={"db_away_s": 1.5}, env=timeout)
     job = launch(faulty, step_seconds=0.6)
     wait_for(job.pk, lambda j: j.status == JobStatus.RUNNING, what="claim")
-    start_worker("upkeep", queues="upkeep", beat=True)
+    start_worker("upkeep", queues="upkeep", beat=True, env=timeout)
     job = wait_for(job.pk, lambda j: j.is_finished, timeout=60, what="finish")
     assert_done_once(faulty, job)
     assert len(fault_kinds.runs(faulty)[0]) == 1 and job.attempts == 1
