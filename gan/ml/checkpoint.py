@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .atomic import write_with
+from .architectures import build_generator
 from .networks import Generator
 from .variants import ModelConfig, Variant, config_differences
 
@@ -84,7 +85,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     (variant, model_config, class_names, step, path) for provenance."""
     state = load_checkpoint(path, map_location="cpu")
     model_cfg = ModelConfig.from_dict(state["model_config"])
-    generator = Generator(model_cfg)
+    generator = build_generator(model_cfg, Variant.from_dict(state["variant"]))
     generator.load_state_dict(state["generator"])
     generator.to(device).eval()
     info = {"path": str(path), "step": state["step"], "variant": state["variant"]["name"],

@@ -177,11 +177,9 @@ class Discriminator(nn.Module):
         return score, logits
 
 
-def build_networks(model_cfg: ModelConfig, variant: Variant) -> tuple[Generator, Discriminator]:
-    """A fresh (G, D) pair for one Table 4 row; weights drawn from torch's global RNG (seed it first)."""
-    generator, discriminator = Generator(model_cfg), Discriminator(model_cfg, variant)
-    for module in (*generator.modules(), *discriminator.modules()):
-        # DCGAN initialisation N(0, 0.02), as in Reed et al. and the authors' code.
+def paper_initialisation(*networks: nn.Module) -> None:
+    """DCGAN initialisation N(0, 0.02) of the paper's G and D, as in Reed et al. and the authors' code."""
+    for module in (m for network in networks for m in network.modules()):
         # Spectrally normalised layers keep torch's default init: SN rescales them anyway, and
         # re-drawing the weight would leave the registered power-iteration vectors stale.
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and not hasattr(module, "parametrizations"):
@@ -191,4 +189,4 @@ def build_networks(model_cfg: ModelConfig, variant: Variant) -> tuple[Generator,
         elif isinstance(module, (nn.BatchNorm2d,)):
             nn.init.normal_(module.weight, 1.0, 0.02)
             nn.init.zeros_(module.bias)
-    return generator, discriminator
+

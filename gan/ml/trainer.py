@@ -25,10 +25,12 @@ import numpy as np
 import torch
 
 from . import losses
+from .architectures import build_networks
 from .checkpoint import CHECKPOINT_DIR, CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .paired_arrays import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
+from .diffaugment import diff_augment
+from .ema import make_average, update_average, warmed_up_decay
 from .generate import class_grid, to_uint8
-from .networks import build_networks
 from .variants import ModelConfig, TrainConfig, Variant, get_variant
 
 # What the trainer logs every step (averaged over log_every steps into the history).
@@ -76,12 +78,16 @@ class Trainer:
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
+        # Row h: images come from a moving average of G's weights (ema.py); None = G itself.
+        self.G_ema = make_average(self.G) if self.variant.ema_decay else None
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train_cfg.lr, betas=train_cfg.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.d_lr or train_cfg.lr, betas=train_cfg.betas)
+        betas = self.variant.adam_betas or train_cfg.betas     # a row may bring its own (row h)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train_cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.d_lr or train_cfg.lr, betas=betas)
         self.sampler = ClassBalancedSampler(data.labels, train_cfg.seed)
         self.noise = torch.Generator().manual_seed(train_cfg.seed)   # CPU: identical draws on every device
+        self.augment_noise = torch.Generator().manual_seed(train_cfg.seed + 15485863)   # DiffAugment's own stream
         self.step = 0
         self.elapsed_s = 0.0
         self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in LOSS_NAMES}}
@@ -125,13 +131,19 @@ class Trainer:
         if list(state["class_names"]) != list(self.data.class_names):
             raise CheckpointMismatch(f"checkpoint {path} was trained on classes {state['class_names']}, "
                                      f"not {list(self.data.class_names)}")
-        self.G.load_state_dict(state["generator"])
+        # With a weight average, "generator" holds the average (what every image uses) and
+        # "generator_train" the weights being trained.
+        self.G.load_state_dict(state.get("generator_train", state["generator"]))
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.sampler.load_state_dict(state["sampler"])
         rng = state["rng"]
         self.noise.set_state(rng["noise"])
+        if "augment" in rng:
+            self.augment_noise.set_state(rng["augment"])
         torch.set_rng_state(rng["torch_cpu"])
         if self.device.type == "cuda" and rng.get("torch_cuda"):
             torch.cuda.set_rng_state_all(rng["torch_cuda"])
@@ -150,6 +162,25 @@ class Trainer:
         # np.asarray drops the np.memmap subclass: same memory, but fancy indexing 20x cheaper.
         features = np.asarray(self.data.features)
         return torch.from_numpy(np.ascontiguousarray(features[rows])).to(self.device, non_blocking=True)
+
+    def _training_sounds(self, rows: np.ndarray) -> torch.Tensor:
+        """Sounds as G and D see them in training: with the variant's Gaussian noise, in units of each
+        dimension's spread (row h), so nearby sounds map to nearby images and a sound from an
+        unfamiliar source lands among the training ones rather than off the learnt manifold."""
+        sounds = self._sounds(rows)
+        if self.variant.sound_noise:
+            noise = torch.randn(sounds.shape, generator=self.noise).to(self.device, non_blocking=True)
+            sounds = sounds + self.variant.sound_noise * self.G.sound_norm.scale * noise
+        return sounds
+
+    def _seen_by_d(self, images: torch.Tensor) -> torch.Tensor:
+        """DiffAugment (row h) on every image D scores, real or fake, in D's step and in G's."""
+        return diff_augment(images, self.variant.augment, self.augment_noise) if self.variant.augment else images
+
+    @property
+    def image_generator(self) -> torch.nn.Module:
+        """The network every image comes from: the weight average when the variant keeps one."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     def _labels(self, rows: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.data.labels[rows]).to(self.device, non_blocking=True)
@@ -174,13 +205,15 @@ class Trainer:
     def _d_step(self) -> dict[str, torch.Tensor]:
         v, b = self.variant, self.train_cfg.batch_size
         rows = self.sampler.sample(b)
-        x, s, y = self._real_images(rows), self._sounds(rows), self._labels(rows)
-        wrong_s = self._sounds(self.sampler.mismatched(self.data.labels[rows])) if v.use_mismatched else None
+        x, s, y = self._real_images(rows), self._training_sounds(rows), self._labels(rows)
+        wrong_s = self._training_sounds(self.sampler.mismatched(self.data.labels[rows])) if v.use_mismatched else None
         z = self._z(b)
         with self._autocast():
             with torch.no_grad():
                 fake = self.G(s, z)
-            groups = [(x, s), (x, wrong_s), (fake, s)] if wrong_s is not None else [(x, s), (fake, s)]
+            x_seen, fake_seen = self._seen_by_d(x), self._seen_by_d(fake)
+            groups = ([(x_seen, s), (self._seen_by_d(x), wrong_s), (fake_seen, s)] if wrong_s is not None
+                      else [(x_seen, s), (fake_seen, s)])
             if self.variant.d_norm == "batch":
                 # BatchNorm: each group gets its own batch statistics, as G's steps will see fakes alone;
                 # a mixed batch would let D score fakes in context and starve G of gradient.
@@ -210,16 +243,19 @@ class Trainer:
     def _g_step(self) -> dict[str, torch.Tensor]:
         v, b = self.variant, self.train_cfg.batch_size
         rows = self.sampler.sample(b)          # a fresh batch for every G step; G needs no real images
-        s, y = self._sounds(rows), self._labels(rows)
+        s, y = self._training_sounds(rows), self._labels(rows)
         z = self._z(b)
         with self._autocast():
-            scores, logits = self.D(self.G(s, z), s)
+            scores, logits = self.D(self._seen_by_d(self.G(s, z)), s)
             adv = losses.generator_adversarial_loss(v, scores)
             aux = losses.auxiliary_loss(logits, y) if v.aux_classifier else adv.new_zeros(())
             loss = adv + v.aux_weight * aux
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if self.G_ema is not None:
+            updates = self.step * self.train_cfg.g_steps   # G updates so far (exact on resume)
+            update_average(self.G_ema, self.G, warmed_up_decay(self.variant.ema_decay, updates))
         return {"g_loss": loss, "g_adv": adv, "g_aux": aux}
 
     def _iteration(self) -> dict[str, float]:
@@ -254,7 +290,7 @@ class Trainer:
     def _rng_state(self) -> dict:
         numpy_state = np.random.get_state()
         python_state = random.getstate()
-        return {"noise": self.noise.get_state(), "torch_cpu": torch.get_rng_state(),
+        return {"noise": self.noise.get_state(), "augment": self.augment_noise.get_state(), "torch_cpu": torch.get_rng_state(),
                 "torch_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
                 "numpy": [x.tolist() if isinstance(x, np.ndarray) else x for x in numpy_state],
                 "python": [python_state[0], list(python_state[1]), python_state[2]]}
@@ -266,7 +302,8 @@ class Trainer:
             "variant": self.variant.to_dict(), "model_config": self.model_cfg.to_dict(),
             "train_config": self.train_cfg.to_dict(), "class_names": list(self.data.class_names),
             "metadata": self.metadata,
-            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "generator": self.image_generator.state_dict(), "discriminator": self.D.state_dict(),
+            **({"generator_train": self.G.state_dict()} if self.G_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "sampler": self.sampler.state_dict(), "rng": self._rng_state(),
             "history": self.history, "window": {"sums": self._window, "count": self._window_count},
@@ -287,7 +324,7 @@ class Trainer:
 
     def _validate(self) -> bool:
         """Score G on the validator; True when this is a new best (an improvement beyond min_delta)."""
-        score = float(self.validator(self.G))
+        score = float(self.validator(self.image_generator))
         if not math.isfinite(score):
             raise TrainingDiverged(f"validation score is {score} at iteration {self.step}")
         v = self.validation
@@ -302,15 +339,16 @@ class Trainer:
 
     def sample_images(self) -> np.ndarray:
         """Images (N, H, W, C) uint8 of the fixed sample sounds and noise, from G in eval mode."""
-        was_training = self.G.training
-        self.G.eval()
+        generator = self.image_generator
+        was_training = generator.training
+        generator.eval()
         try:
             with torch.no_grad(), self._autocast():
                 s = self._sounds(self._fixed_rows)
                 z = self._fixed_z.to(self.device) if self.model_cfg.z_dim else None
-                return to_uint8(self.G(s, z))
+                return to_uint8(generator(s, z))
         finally:
-            self.G.train(was_training)
+            generator.train(was_training)
 
     def save_samples(self) -> Path:
         grid = class_grid(self.sample_images(), self.data.labels[self._fixed_rows], self.data.class_names,

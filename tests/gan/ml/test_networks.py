@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from gan.ml.networks import Discriminator, Generator, build_networks
+from gan.ml.architectures import build_networks
+from gan.ml.networks import Discriminator, Generator
 from gan.ml.variants import VARIANTS, ModelConfig
 
 
@@ -17,13 +18,19 @@ def _cfg(size=32, channels=3, z_dim=10, **kw):
 def test_shapes_for_every_variant_size_and_colour(size, channels, name):
     torch.manual_seed(0)
     cfg = _cfg(size, channels)
+    projected = VARIANTS[name].discriminator == "projected"
+    if projected and channels == 1:
+        with pytest.raises(ValueError, match="RGB"):      # ImageNet features need colour images
+            build_networks(cfg, VARIANTS[name])
+        return
     G, D = build_networks(cfg, VARIANTS[name])
     sound, z = torch.randn(5, 12), torch.randn(5, 10)
     image = G(sound, z)
     assert image.shape == (5, channels, size, size)
     assert image.min() >= -1 and image.max() <= 1
     score, logits = D(image, sound)
-    assert score.shape == (5,)
+    # The paper's D gives one score per image, the projected D one per patch of each scale.
+    assert score.shape[0] == 5 and (score.ndim == 2 if projected else score.shape == (5,))
     assert (logits.shape == (5, 4)) if VARIANTS[name].aux_classifier else logits is None
 
 

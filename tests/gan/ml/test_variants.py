@@ -2,12 +2,14 @@ import json
 
 import pytest
 
-from gan.ml.variants import (VARIANTS, ConfigError, ModelConfig, TrainConfig, Variant, config_differences,
+from gan.ml.variants import (PAPER_VARIANTS, VARIANTS, ConfigError, ModelConfig, TrainConfig, Variant, config_differences,
                              get_variant)
 
 
 def test_presets_follow_table_4_cumulatively():
-    assert list(VARIANTS) == ["b", "c", "d", "e", "f", "g"]
+    assert list(VARIANTS)[:6] == list(PAPER_VARIANTS) == ["b", "c", "d", "e", "f", "g"]
+    assert list(VARIANTS)[6:] == ["h", "h-proj", "h-cbn", "h-aug", "h-ema", "h-noise"]   # beyond the paper
+    assert all(VARIANTS[k].generator == VARIANTS[k].discriminator == "paper" for k in PAPER_VARIANTS)
     b, c, d, e, f, g = (VARIANTS[k] for k in "bcdefg")
     assert (b.loss, b.gp_lambda, b.head, b.use_mismatched) == ("wgan-gp", 20.0, "concat", True)
     assert (c.loss, c.spectral_norm, c.head, c.use_mismatched) == ("gan-cls", False, "concat", True)
@@ -20,8 +22,9 @@ def test_presets_follow_table_4_cumulatively():
 def test_get_variant_accepts_row_names_and_lists_valid_ones():
     assert get_variant("g") is VARIANTS["g"]
     assert get_variant(" (F) ") is VARIANTS["f"]
-    with pytest.raises(ValueError, match=r"unknown variant 'h'; valid variants: b = \(b\) Improved WGAN"):
-        get_variant("h")
+    assert get_variant("H-Proj") is VARIANTS["h-proj"]
+    with pytest.raises(ValueError, match=r"unknown variant 'i'; valid variants: b = \(b\) Improved WGAN"):
+        get_variant("i")
 
 
 @pytest.mark.parametrize("cfg", [VARIANTS["b"], ModelConfig(sound_dim=256, num_classes=9, g_width=200),
