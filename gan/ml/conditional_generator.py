@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .networks import BASE_SIZE, SoundStandardizer, _upsampling_layers
+from .networks import BASE_SIZE, SoundStandardizer, _upsampling_layers, check_generator_inputs
 from .variants import ModelConfig
 
 CONDITION_DIM = 128        # the shared embedding of (sound, z) every conditional BN reads
@@ -79,14 +79,9 @@ class ConditionalGenerator(nn.Module):
         self.out = nn.Conv2d(widths[-1], cfg.channels, 3, padding=1)
 
     def forward(self, sound: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        if sound.ndim != 2 or sound.shape[1] != self.cfg.sound_dim:
-            raise ValueError(f"Generator expects sound vectors of shape (B, {self.cfg.sound_dim}); "
-                             f"got {tuple(sound.shape)}")
+        check_generator_inputs(self.cfg, sound, z)
         s = self.sound_norm(sound)
         if self.cfg.z_dim:
-            if z is None or z.shape != (sound.shape[0], self.cfg.z_dim):
-                raise ValueError(f"Generator expects z of shape ({sound.shape[0]}, {self.cfg.z_dim}); "
-                                 f"got {None if z is None else tuple(z.shape)}")
             s = torch.cat([s, z.to(s.dtype)], dim=1)
         condition = self.embed(s)
         h = self.fc(condition).view(-1, self.top_channels, BASE_SIZE, BASE_SIZE)

@@ -74,6 +74,15 @@ def robust_scale(spread: torch.Tensor) -> torch.Tensor:
     return spread.clamp_min(floor)
 
 
+def check_generator_inputs(cfg: ModelConfig, sound: torch.Tensor, z: torch.Tensor | None) -> None:
+    """The shapes every generator takes: sound (B, sound_dim) and, when z_dim > 0, z (B, z_dim)."""
+    if sound.ndim != 2 or sound.shape[1] != cfg.sound_dim:
+        raise ValueError(f"Generator expects sound vectors of shape (B, {cfg.sound_dim}); got {tuple(sound.shape)}")
+    if cfg.z_dim and (z is None or z.shape != (sound.shape[0], cfg.z_dim)):
+        raise ValueError(f"Generator expects z of shape ({sound.shape[0]}, {cfg.z_dim}); "
+                         f"got {None if z is None else tuple(z.shape)}")
+
+
 class Generator(nn.Module):
     """Sound vector (+ noise) -> image in [-1, 1], shape (B, channels, image_size, image_size)."""
 
@@ -99,13 +108,7 @@ class Generator(nn.Module):
         self.deconv = nn.Sequential(*blocks)
 
     def forward(self, sound: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        if sound.ndim != 2 or sound.shape[1] != self.cfg.sound_dim:
-            raise ValueError(f"Generator expects sound vectors of shape (B, {self.cfg.sound_dim}); "
-                             f"got {tuple(sound.shape)}")
-        if self.cfg.z_dim:
-            if z is None or z.shape != (sound.shape[0], self.cfg.z_dim):
-                raise ValueError(f"Generator expects z of shape ({sound.shape[0]}, {self.cfg.z_dim}); "
-                                 f"got {None if z is None else tuple(z.shape)}")
+        check_generator_inputs(self.cfg, sound, z)
         sound = self.sound_norm(sound)
         if self.cfg.z_dim:
             sound = torch.cat([sound, z.to(sound.dtype)], dim=1)

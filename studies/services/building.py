@@ -60,7 +60,7 @@ def bare_srgb(source: Image.Image) -> Image.Image:
             image = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)), _SRGB,
                                               outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError):
-            pass
+            pass  # an unreadable profile: keep the pixels as they are; the copy below drops the profile anyway
     rgb = image.convert("RGB")
     return Image.frombytes("RGB", rgb.size, rgb.tobytes())
 
