@@ -9,7 +9,8 @@ PIP := .venv/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_PACKAGES := espeak-ng sox ffmpeg libsndfile1 tuxpaint-stamps-default chromium chromium-driver \
-  fluid-soundfont-gm musescore-general-soundfont-small csound-soundfont fluidsynth
+  fluid-soundfont-gm musescore-general-soundfont-small csound-soundfont fluidsynth \
+  festival festvox-kdlpc16k
 PYTEST_ARGS ?=
 
 .PHONY: demo test setup system-packages venv weights migrate admin-account serve stop-demo clean bench
