@@ -6,9 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from ..ml.imagenet_classes import GROUP_PREFIX, groups_of, search
+from ..ml.imagenet_classes import GROUP_PREFIX, groups_of, imagenet_class_names, search
 from ..models import ClassMap
-from ..services.class_maps import imagenet_names
 from ..staff_access import admin_view_requiring
 
 SEARCH_LIMIT = 300  # rows shown per search; "dog" finds 10 names, "" all 1000
@@ -48,7 +47,7 @@ class ClassMapAdmin(admin.ModelAdmin):
 
     def class_names_view(self, request):
         text = request.GET.get("q", "")[:100]
-        classes, groups = search(imagenet_names(), text)
+        classes, groups = search(imagenet_class_names(), text)
         context = dict(self.admin_site.each_context(request), opts=self.model._meta, title="ImageNet class names",
                        q=text, groups=[(GROUP_PREFIX + g.name, len(g.indices), g.span, g.description) for g in groups],
                        classes=[(i, n, ", ".join(groups_of(i))) for i, n in classes[:SEARCH_LIMIT]],

@@ -10,7 +10,6 @@ from itertools import groupby
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from PIL import Image
 
 from jobs.engine import JobContext
 from jobs.errors import JobError
@@ -20,8 +19,9 @@ from ..ml.audio import AudioError, load_audio
 from ..ml.classifiers import load_efficientnet_lite0, load_inception_v3
 from ..ml.classifiers.base import resolve_device
 from ..ml.cleaning import UNMAPPED, decide
-from ..ml.media import MediaError, open_image
-from ..ml.soundnet import imagenet_class_names, object_probabilities
+from ..ml.media import MediaError, read_image
+from ..ml.imagenet_classes import imagenet_class_names
+from ..ml.soundnet import object_probabilities
 from ..models import Dataset, PairStatus
 from ..services.cleaning import CleanParams, class_map_named
 from ..services.datasets import refresh_class_names
@@ -37,16 +37,6 @@ def load_image_classifier(name: str, inception_weights: str = "", device=None):
         raise JobError(f"{classifier.name} has {classifier.num_classes} outputs without ImageNet names; "
                        "cleaning needs a 1000-class ImageNet classifier (torchvision's Inception-v3 file)")
     return classifier
-
-
-def read_frame(path) -> np.ndarray:
-    """A stored frame as (H, W, 3) uint8; cut-outs with transparency are put on white. The pixel cap
-    of the import holds here too (pairs stored before it existed, files replaced on disk)."""
-    with open_image(path) as image:
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        flat.alpha_composite(rgba)
-        return np.asarray(flat.convert("RGB"))
 
 
 def run_cleaning(ctx: JobContext, p: CleanParams) -> dict:
@@ -74,7 +64,9 @@ def run_cleaning(ctx: JobContext, p: CleanParams) -> dict:
         frames, readable = [], []
         for pair in group:
             try:
-                frames.append(read_frame(media_path(pair.image.name)))
+                # cut-outs on white; the import's pixel cap holds here too (pairs stored before it existed,
+                # files replaced on disk)
+                frames.append(read_image(media_path(pair.image.name)))
                 readable.append(pair)
             except (MediaError, OSError) as exc:
                 _discard(pair, f"image cannot be read: {exc}", settings_used)

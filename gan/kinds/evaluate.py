@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.db import transaction
-from PIL import Image
 
 from jobs.engine import JobContext
 
 from ..media_paths import media_path, media_relative
 from ..ml import metrics as scores
+from ..ml.media import read_image
 from ..ml.classifiers import (load_domain_classifier, load_efficientnet_lite0, load_fid_feature_extractor,
                               load_inception_v3, train_domain_classifier)
 from ..ml.weights import WeightsMissing
@@ -45,12 +45,7 @@ def load_generated(checkpoint: Checkpoint, split: str, volume: float, seed: int,
     dataset = checkpoint.run.dataset
     key = class_order_key(dataset.class_names)
     rows.sort(key=lambda r: key(r.sound_label, r.source_pair_id or r.pk))
-    mode = "L" if channels == 1 else "RGB"
-    arrays = []
-    for row in rows:
-        with Image.open(media_path(row.image.name)) as im:
-            array = np.asarray(im.convert(mode))
-        arrays.append(array[None] if channels == 1 else array.transpose(2, 0, 1))
+    arrays = [read_image(media_path(row.image.name), channels=channels, channels_first=True) for row in rows]
     index = {name: i for i, name in enumerate(dataset.class_names)}
     images = np.stack(arrays) if arrays else np.empty((0, channels, 1, 1), np.uint8)
     return ImageSet(images, np.array([index[r.sound_label] for r in rows], dtype=np.int64),

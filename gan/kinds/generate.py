@@ -15,6 +15,7 @@ from ..ml import atomic
 from ..ml.checkpoint import load_generator
 from ..ml.features import FeatureSpec
 from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
+from ..ml.media import write_png
 from ..models import Checkpoint, GeneratedImage
 from ..selectors.datasets import usable_pairs
 from ..services.features import features_for_pairs, soundnet_model, spec_at_volume
@@ -94,14 +95,14 @@ def _generate(ctx: JobContext, p: GenerateParams) -> dict:
         per_class = max(1, min(8, min(labels.count(i) for i in set(labels))))
         grid_path = out_dir / "class_grid.png"
         grid = class_grid(first, labels, run.dataset.class_names, per_class=per_class)
-        atomic.write_with(grid_path, lambda handle: grid.save(handle, format="PNG"), sync=False)
+        write_png(grid_path, grid)
         outputs[f"ckpt{ckpt.pk}_class_grid"] = media_relative(grid_path)
         if len(p.volumes) > 1:
             rows = _volume_rows(pairs, labels)
             stacked = np.stack([[by_volume[(v, p.seeds[0])][i] for v in p.volumes] for i in rows])
             table_path = out_dir / "volume_table.png"
             table = volume_table(stacked, p.volumes, [pairs[i].label for i in rows])
-            atomic.write_with(table_path, lambda handle, table=table: table.save(handle, format="PNG"), sync=False)
+            write_png(table_path, table)
             outputs[f"ckpt{ckpt.pk}_volume_table"] = media_relative(table_path)
     ctx.log(f"{created} new images")
     return {"images_created": created, "outputs": outputs}

@@ -3,10 +3,10 @@ each scored split, and how much each checkpoint's images change with the volume 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from ..media_paths import media_path
 from ..ml.features import FeatureSpec
+from ..ml.media import read_image
 from ..ml.metrics import volume_change
 from ..ml.probe import linear_probe
 from ..models import Checkpoint, Dataset, GeneratedImage, Split
@@ -49,9 +49,6 @@ def volume_sensitivity(checkpoint: Checkpoint, volumes) -> dict:
     if len(by_volume) < 2 or 1.0 not in by_volume or not sounds:
         return {}
 
-    def load(name: str) -> np.ndarray:
-        with Image.open(media_path(name)) as image:
-            return np.asarray(image.convert("RGB"))
-
-    images = {volume: np.stack([load(paths[s]) for s in sounds]) for volume, paths in by_volume.items()}
+    images = {volume: np.stack([read_image(media_path(paths[s])) for s in sounds])
+              for volume, paths in by_volume.items()}
     return volume_change(images)

@@ -9,14 +9,11 @@ page costs feature extraction and one forward pass, not a checkpoint load.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from jobs.engine import JobContext
 from jobs.errors import JobError
@@ -27,6 +24,7 @@ from ..ml.checkpoint import CheckpointError, load_generator
 from ..ml.feature_cache import extract_many
 from ..ml.features import FeatureSpec
 from ..ml.generate import generate_images, sound_seed
+from ..ml.media import write_png
 from ..models import Checkpoint, TrySound
 from ..services.features import feature_cache, soundnet_model, spec_at_volume
 from ..services.try_sound import TrySoundParams, checkpoint_label, image_relative
@@ -61,21 +59,6 @@ def sound_features(sound: TrySound, spec: FeatureSpec, soundnet) -> "object":
         raise JobError(str(exc)) from exc
 
 
-def write_png(image, target: Path, provenance: dict) -> None:
-    """The PNG (and its provenance beside it) under a temporary name, then renamed: the page, polling
-    for the file, never reads half an image."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.with_suffix(".json").write_text(json.dumps(provenance, indent=1))
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(out, format="PNG")
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-
-
 def run_try_sound(ctx: JobContext, p: TrySoundParams) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     sound = TrySound.objects.filter(pk=p.sound_id).first()
@@ -99,7 +82,7 @@ def run_try_sound(ctx: JobContext, p: TrySoundParams) -> dict:
                 z_seed = sound_seed(sound.sha256, seed)
                 image = generate_images(generator, features, seeds=[z_seed], device=device)[0]
                 relative = image_relative(sound.pk, ckpt.pk, volume, seed, p.clip)
-                write_png(image, media_path(relative), {
+                write_png(media_path(relative), image, {  # atomic: the page polls for it
                     "checkpoint_id": ckpt.pk, "checkpoint": ckpt.path, "step": ckpt.step, "run_id": ckpt.run_id,
                     "variant": info["variant"], "feature_kind": spec.kind, "try_sound_id": sound.pk,
                     "sound": sound.file.name, "sound_sha256": sound.sha256, "volume": volume, "seed": seed,

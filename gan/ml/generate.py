@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from . import atomic
+from .media import write_png
 from .networks import Generator
 
 MIN_TILE = 64          # small images (32x32 digits) are upscaled so grids stay legible
@@ -91,10 +90,8 @@ def save_images(images: np.ndarray, out_dir: str | os.PathLike, provenance: Sequ
         path = out / f"{stem}_{i:05d}.png"
         # Atomic (and fenced, inside a job's atomic.fenced_writes): a crash, a full disk or a run
         # taken over by another worker leaves no half-written image under a real name.
-        atomic.write_with(path, lambda handle, image=image: _pil(image).save(handle, format="PNG"), sync=False)
         record = {**prov, "path": str(path)}
-        atomic.write_bytes(path.with_suffix(".json"), json.dumps(record, indent=1, default=str).encode(),
-                           sync=False)
+        write_png(path, image, record)
         records.append(record)
     return records
 

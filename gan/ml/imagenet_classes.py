@@ -3,7 +3,7 @@ an index range ("151-268") or by a group ("group:dog-breeds"), and a search over
 
 Both classifiers that cleaning compares speak these classes: the image classifier's 1000 outputs and
 SoundNet's object head (trained to mimic an ImageNet network, same order). Names come from
-torchvision's metadata (`imagenet_class_names`); nothing is downloaded.
+torchvision's metadata (`imagenet_class_names`, the one list every caller uses); nothing is downloaded.
 
 Groups: the standard class order follows the WordNet hierarchy for the animals (indices 0-397) and
 the foods, plants and landscapes at the end (924-999), so a block of consecutive indices is one
@@ -19,11 +19,23 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 N_IMAGENET = 1000
 GROUP_PREFIX = "group:"
 _RANGE = re.compile(r"\s*(\d{1,3})\s*-\s*(\d{1,3})\s*\Z")
+
+
+@lru_cache(maxsize=1)
+def imagenet_class_names() -> tuple[str, ...]:
+    """The 1000 ImageNet class names in index order, from torchvision's metadata (no download).
+
+    The one list every classifier and SoundNet's object head speaks (torchvision gives every ImageNet
+    weight the same category list)."""
+    from torchvision.models import ResNet18_Weights
+
+    return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 class ClassLookupError(ValueError):

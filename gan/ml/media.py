@@ -12,10 +12,15 @@ its native rate; `write_lossless` stores it as FLAC, and `split_segments` cuts l
 ~30 s pieces.
 
 Still images (a manifest's pictures, stored frames) go through `open_image` / `check_image`: the
-same pixel cap as video frames, read from the header before anything is decoded.
+same pixel cap as video frames, read from the header before anything is decoded. `read_image` is the
+one decoder every loader uses (training, evaluation, cleaning, analysis): capped, transparency on
+white, optionally resized, as HWC or CHW uint8. `write_png` is the one PNG writer: atomic (and fenced
+inside a job), with an optional JSON sidecar of its provenance written before the image, so whoever
+finds the image finds its sidecar too.
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import atomic
 from .audio import SILENCE_PEAK, DecodeLimits, DecodeWatch, looks_like_text, open_with_ffmpeg, stream_channels
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ogv", ".mpg", ".mpeg",
@@ -124,6 +130,48 @@ def check_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -
             raise MediaError(path, "bad_image", f"image cannot be decoded (truncated or damaged: "
                                                 f"{type(exc).__name__})") from exc
         return image.size
+
+
+def read_image(path: str | os.PathLike, *, channels: int = 3, size: int | None = None,
+               channels_first: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A still image as uint8: (H, W, 3) for channels=3, (H, W) for channels=1, or (C, H, W) with
+    `channels_first`. Transparent pixels are put on white (cut-outs; an opaque image is unchanged),
+    then the image is resized to `size` x `size` (bicubic) when it is not that size already.
+    Raises MediaError for a missing, unreadable, over-the-cap or truncated file."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3; got {channels!r}")
+    with open_image(path, max_pixels) as image:
+        try:
+            rgba = image.convert("RGBA")
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise MediaError(path, "bad_image", f"image cannot be decoded (truncated or damaged: "
+                                                f"{type(exc).__name__})") from exc
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    picture = flat.convert("L" if channels == 1 else "RGB")
+    if size is not None and picture.size != (size, size):
+        picture = picture.resize((size, size), Image.BICUBIC)
+    array = np.asarray(picture, dtype=np.uint8)
+    if channels_first:
+        return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return array
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray | Image.Image, provenance: dict | None = None, *,
+              sync: bool = False) -> Path:
+    """Write `image` (a PIL image, or uint8 HWC with 1 or 3 channels, or HW) as PNG at `path`,
+    atomically (see atomic.py: fenced inside a job). With `provenance`, its JSON goes beside the image
+    (same name, .json) first. sync=False: a PNG is cheap to remake, so no fsync before the rename."""
+    path = Path(path)
+    if provenance is not None:
+        atomic.write_bytes(path.with_suffix(".json"), json.dumps(provenance, indent=1, default=str).encode(),
+                           sync=sync)
+    if not isinstance(image, Image.Image):
+        array = np.asarray(image)
+        image = Image.fromarray(np.ascontiguousarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1
+                                                     else array))
+    atomic.write_with(path, lambda handle: image.save(handle, format="PNG"), sync=sync)
+    return path
 
 
 def _check_file(path: Path, what: str = "file") -> None:

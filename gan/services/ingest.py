@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.db import transaction
-from PIL import Image
 
 from jobs.engine import JobContext, create_job
 from jobs.errors import JobError
 from jobs.models import Job
 
 from ..media_paths import media_path
-from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract, split_segments, write_lossless
+from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract, split_segments, write_lossless, write_png
 from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
 from .datasets import refresh_class_names
 from .import_sources import GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, contained_file, fitted, printable, safe_name
@@ -228,7 +227,7 @@ def _store_video(dataset: Dataset, video: Path, relative: str, p: VideoImportPar
                     continue  # each frame goes with the segment it was taken from
                 image_name = f"frame_{index}.png"
                 if not (staging / image_name).exists():
-                    Image.fromarray(frame).save(staging / image_name)
+                    write_png(staging / image_name, frame)
                 pairs.append(Pair(dataset=dataset, sound=f"{folder_rel}/{sound_name}", image=f"{folder_rel}/{image_name}",
                                   label=label, group=group, status=PairStatus.PENDING,
                                   clean_report={"source": shown, "frame_time": round(when, 3),

@@ -175,7 +175,7 @@ def check_evaluation(p: EvaluateParams) -> None:
     check_image_count(p, _count_images(p, checkpoint, dataset), what)
     check_weights(p.classifier, "fid" in p.metrics)
     if p.classifier == "efficientnet-lite0" and "class_consistency" in p.metrics:
-        from ..ml.classifiers import imagenet_class_names
+        from ..ml.imagenet_classes import imagenet_class_names
 
         class_index_map(p.classifier, imagenet_class_names(), dataset, p.class_map)
 

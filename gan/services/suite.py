@@ -202,7 +202,7 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
     try:
         check_weights(p.classifier, "fid" in metrics)
         if p.classifier == "efficientnet-lite0" and "class_consistency" in metrics:
-            from ..ml.classifiers import imagenet_class_names
+            from ..ml.imagenet_classes import imagenet_class_names
 
             class_index_map(p.classifier, imagenet_class_names(), dataset, p.class_map)
     except EvaluationError as exc:

@@ -31,9 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageCms, ImageOps
 
+from gan.ml.media import open_image
 from gan.models import Checkpoint, GeneratedImage, Pair, PairStatus, Split
 
-from ..errors import BuildError
+from ..errors import BuildError, NoRealPhotos
 from ..models import Condition, Stimulus, Study, StudyKind, StudyState, Trial, TrialRole
 
 SCRAMBLE_BLOCK = 4  # pixels: small enough that no object survives, large enough to keep texture
@@ -75,6 +76,7 @@ class MediaCopier:
     def __init__(self, study: Study, image_size: tuple[int, int] | None = None):
         self.folder = f"studies/{study.public_key}"
         self.copies: dict[str, tuple[str, float]] = {}
+        self._pixels: dict[str, Image.Image] = {}  # decoded once, though a scrambled catch reuses a main image
         self.image_size = image_size  # every served image is resized to this (None: as it is)
 
     def _save(self, data: bytes, suffix: str) -> str:
@@ -96,15 +98,19 @@ class MediaCopier:
 
     def pixels(self, relative_path: str) -> Image.Image:
         """The image as served: sRGB pixels and nothing else (no alpha: main images have none), at the
-        study's size. See bare_srgb: catch, practice and main images must not differ by metadata."""
+        study's size. See bare_srgb: catch, practice and main images must not differ by metadata.
+        Opened with gan's open_image: the same pixel cap as every image the platform decodes."""
+        if relative_path in self._pixels:
+            return self._pixels[relative_path].copy()
         try:
-            with Image.open(default_storage.path(relative_path)) as source:
+            with open_image(default_storage.path(relative_path)) as source:
                 pixels = bare_srgb(source)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError) as error:  # MediaError is a ValueError
             raise BuildError(f"cannot read the image {relative_path!r}: {error}") from error
         if self.image_size and pixels.size != self.image_size:
             pixels = pixels.resize(self.image_size, Image.Resampling.LANCZOS)
-        return pixels
+        self._pixels[relative_path] = pixels
+        return pixels.copy()
 
     def save_png(self, pixels: Image.Image, name: str | None = None) -> str:
         buffer = io.BytesIO()
@@ -178,7 +184,7 @@ def study_image_size(paths: Sequence[str]) -> tuple[int, int]:
     sizes = []
     for path in paths:
         try:
-            with Image.open(default_storage.path(path)) as image:
+            with open_image(default_storage.path(path)) as image:  # the header only: nothing is decoded
                 sizes.append(image.size)
         except (OSError, ValueError) as error:
             raise BuildError(f"cannot read the image {path!r}: {error}") from error
@@ -299,7 +305,7 @@ def _photo_pair_stimulus(study, copier, real, classes, k, kind) -> Stimulus:
     if other == label:
         other = classes[(classes.index(label) + 1) % len(classes)]
     if not real.get(label) or not real.get(other):
-        raise BuildError(f"{kind} trials need real photos of classes {label!r} and {other!r} in the checkpoint's "
+        raise NoRealPhotos(f"{kind} trials need real photos of classes {label!r} and {other!r} in the checkpoint's "
                          f"dataset; pass {kind}_trials=0 to build without them")
     pair = real[label][k // len(classes) % len(real[label])]
     other_pair = real[other][k % len(real[other])]

@@ -4,8 +4,8 @@ import argparse
 from django.core.management.base import BaseCommand, CommandError
 
 from gan.ml.cleaning import ClassMap, ClassMapError
-from gan.ml.imagenet_classes import GROUP_PREFIX, groups_of, search
-from gan.services.class_maps import ClassMapFileError, class_map_entries, imagenet_names, import_class_map_file
+from gan.ml.imagenet_classes import GROUP_PREFIX, groups_of, imagenet_class_names, search
+from gan.services.class_maps import ClassMapFileError, class_map_entries, import_class_map_file
 
 EPILOG = """\
 A class map names, for each class of your dataset, the ImageNet classes that count as it. Both
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def _list(self, vocabulary, text: str, **_):
-        names = imagenet_names()
+        names = imagenet_class_names()
         classes, groups = search(names, text)
         if vocabulary == "soundnet":
             self.stdout.write("# SoundNet's object head predicts the 1000 ImageNet classes below (same indices), so "
@@ -91,13 +91,13 @@ class Command(BaseCommand):
 
     def _import(self, file, name, description, replace, **_):
         row = import_class_map_file(file, name, description=description, replace=replace)
-        built = ClassMap(row.classes, imagenet_names())
+        built = ClassMap(row.classes, imagenet_class_names())
         total = sum(len(members) for members in built.members.values())
         self.stdout.write(f"class map {row.name!r} stored: {len(built.names)} classes covering {total} ImageNet "
                           f"classes. Use it with: manage.py clean_dataset DATASET --class-map {row.name}")
 
     def _show(self, name, **_):
-        names = imagenet_names()
+        names = imagenet_class_names()
         built = ClassMap(class_map_entries(name), names)
         for label, members in built.members.items():
             shown = ", ".join(names[i] for i in members[:8]) + (f", ... ({len(members) - 8} more)" if len(members) > 8 else "")

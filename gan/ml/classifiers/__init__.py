@@ -7,7 +7,8 @@ Importing this package loads no weights and touches no GPU; the loaders do the w
 """
 from .base import ImageBatchError, ImageClassifier, composite_rgba, to_nchw_uint8
 from .domain_classifier import DomainClassifier, load_domain_classifier, train_domain_classifier
-from .efficientnet_lite import EfficientNetLite0Classifier, imagenet_class_names, load_efficientnet_lite0
+from ..imagenet_classes import imagenet_class_names
+from .efficientnet_lite import EfficientNetLite0Classifier, load_efficientnet_lite0
 from .fid_features import FIDFeatureExtractor, load_fid_feature_extractor
 from .inception import WeightsInvalid, WeightsMissing, load_inception_v3
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..imagenet_classes import imagenet_class_names
 from .base import ImageClassifier, resolve_device, run_batched, to_nchw_uint8, to_rgb
 
 INPUT_SIZE = 224
@@ -170,13 +171,6 @@ def load_lite_network(version: str, device: str | torch.device | None = None) ->
     return network.to(resolve_device(device)).eval()
 
 
-def imagenet_class_names() -> list[str]:
-    """The 1000 ImageNet class names in index order, from torchvision's bundled metadata (no download)."""
-    from torchvision.models import ResNet50_Weights
-
-    return list(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
-
-
 def preprocess(batch_uint8: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
     """uint8 NCHW (1 or 3 channels, any size) -> float NCHW at ``size``, scaled (x - 127) / 128."""
     x = to_rgb(batch_uint8).float()
@@ -195,7 +189,7 @@ class EfficientNetLite0Classifier(ImageClassifier):
     def __init__(self, network: EfficientNetLite0, input_size: int = INPUT_SIZE):
         self.network = network.eval()
         self.input_size = input_size
-        self.class_names = imagenet_class_names()
+        self.class_names = list(imagenet_class_names())
 
     def logits(self, images, batch_size: int = 64, device=None) -> np.ndarray:
         nchw = to_nchw_uint8(images)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..imagenet_classes import imagenet_class_names
 from ..weights import WeightsMissing, resolve_weights_dir
 from .base import ImageClassifier, resolve_device, run_batched, to_nchw_uint8, to_rgb
 
@@ -105,13 +106,13 @@ class TorchvisionInception(ImageClassifier):
     name = "inception-v3-torchvision"
 
     def __init__(self, state: dict):
-        from torchvision.models import Inception_V3_Weights, inception_v3
+        from torchvision.models import inception_v3
 
         self.network = inception_v3(weights=None, aux_logits="AuxLogits.fc.weight" in state,
                                     transform_input=True, init_weights=False)
         self.network.load_state_dict(state, strict=True)
         self.network.eval()
-        self.class_names = list(Inception_V3_Weights.IMAGENET1K_V1.meta["categories"])
+        self.class_names = list(imagenet_class_names())
         self._mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
         self._std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
 
