@@ -11,7 +11,15 @@ speed and pitch and goes through the same room, equaliser (including a telephone
 level augmentation, whatever its split. Test, held-out and validation images come from a pool of
 handwritten digits disjoint from the training pool.
 
-Never used here, because our evaluation uses them: flite, Tux Paint and Asterisk recordings.
+A second held-out family, 'human-recorded', is festival's ked diphone voice (Debian festvox-kdlpc16k:
+diphones cut from recordings of one American English speaker), each of its 'voices' a duration
+stretch and a pitch shift of ked. It is never trained on: its clips go to 'heldout' beside the espeak
+family, told apart by `family` (and by the group, 'festival-ked+...'), so a bench can score a model
+trained on synthetic voices on speech cut from a person's.
+
+Never used here, because our evaluation uses them: flite (every voice), festival voices built from
+flite's or CMU ARCTIC speakers (kal, slt, awb, rms, bdl, clb, jmk, ksp ...), Tux Paint and Asterisk
+recordings.
 """
 from __future__ import annotations
 
@@ -28,14 +36,20 @@ import soundfile
 from PIL import Image
 
 from .manifest import MANIFEST_NAME, BuildResult, ProgressCallback, report_progress, staged_output, write_manifest
-from .sound_augment import augment_sound
+from .sound_augment import augment_sound, speed_and_pitch, sox_effects
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # espeak-ng's English accents (en-us-nyc renders digits exactly like en-us, so it is left out).
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
                   "en-gb-x-gbcwmd")
 VOICE_FAMILIES = ("formant", "klatt", "breathy")
+HUMAN_FAMILY = "human-recorded"
+FESTIVAL_VOICE = "ked_diphone"  # the only festival voice allowed here (see the module docstring)
 SOUND_RATE = 22050
+# Every clip, whatever its split: tempo and pitch from SoX on half of them (beside espeak's own speed
+# and pitch), SoX's reverberator for a third of the rooms, a telephone line for one in six.
+AUGMENT_OPTIONS = dict(speed_pitch=0.5, speed_range=(0.8, 1.25), cents_range=(-300.0, 300.0), reverb=0.35,
+                       telephone=0.15)
 
 
 def _espeak_binary() -> str:
@@ -70,6 +84,16 @@ def voice_families(binary: str | None = None) -> dict[str, list[str]]:
         else:
             families["formant"].append(path.name)
     return families
+
+
+def _festival_binary() -> str:
+    binary = shutil.which("festival")
+    voice_found = any(Path(root).glob(f"*/{FESTIVAL_VOICE}") for root in ("/usr/share/festival/voices",
+                                                                         "/usr/local/share/festival/voices"))
+    if binary is None or not voice_found:
+        raise RuntimeError("the digits dataset's human-recorded family needs festival and its ked voice "
+                           "(Debian: apt-get install festival festvox-kdlpc16k); or build with n_human_voices=0")
+    return binary
 
 
 def _split_variants(rng: random.Random, variants: list[str], val_fraction: float,
@@ -134,20 +158,55 @@ def _speak(binary: str, voice: str, speed: int, pitch: int, text: str, out_path:
     if wave.size == 0 or float(np.max(np.abs(wave))) < 1e-3:
         raise RuntimeError(f"espeak-ng wrote a silent clip for voice {voice!r} saying {text!r}")
     if augment_seed is not None:
-        wave = augment_sound(wave, rate, np.random.default_rng(augment_seed))
+        wave = augment_sound(wave, rate, np.random.default_rng(augment_seed), **AUGMENT_OPTIONS)
         soundfile.write(str(out_path), wave, rate, subtype="PCM_16")
 
 
+def _festival_clips(binary: str, stretch: float, cents: float, clips: list[tuple[str, Path, list[int] | None]],
+                    scratch: Path) -> None:
+    """Festival's ked says each (word, path, augment seed) at a duration stretch; then SoX shifts the
+    pitch by `cents` and resamples to SOUND_RATE, and the clip gets the dataset's augmentation.
+    One festival process per voice: loading the voice costs more than a word."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    raw = [scratch / f"{index}.wav" for index in range(len(clips))]
+    script = [f"(voice_{FESTIVAL_VOICE})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
+    script += [f'(utt.save.wave (utt.synth (Utterance Text "{word}")) "{path}" \'riff)'
+               for (word, _, _), path in zip(clips, raw)]
+    (scratch / "say.scm").write_text("\n".join(script) + "\n")
+    result = subprocess.run([binary, "--batch", str(scratch / "say.scm")], capture_output=True, text=True,
+                            timeout=300)
+    for (word, out_path, augment_seed), path in zip(clips, raw):
+        if result.returncode != 0 or not path.is_file() or path.stat().st_size <= 44:
+            raise RuntimeError(f"festival ({FESTIVAL_VOICE}) failed saying {word!r} (exit {result.returncode}): "
+                               f"{(result.stderr or result.stdout).strip()[:300]}")
+        wave, rate = soundfile.read(str(path), dtype="float32")
+        if wave.size == 0 or float(np.max(np.abs(wave))) < 1e-3:
+            raise RuntimeError(f"festival ({FESTIVAL_VOICE}) wrote a silent clip saying {word!r}")
+        wave = sox_effects(speed_and_pitch(wave, rate, 1.0, cents), rate, ["rate", str(SOUND_RATE)])
+        if augment_seed is not None:
+            wave = augment_sound(wave, SOUND_RATE, np.random.default_rng(augment_seed), **AUGMENT_OPTIONS)
+        else:
+            wave = wave * (0.5 / (float(np.max(np.abs(wave))) + 1e-12))
+        soundfile.write(str(out_path), wave.astype(np.float32), SOUND_RATE, subtype="PCM_16")
+    shutil.rmtree(scratch)
+
+
 def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120, n_heldout_voices: int = 20,
-                 heldout_family: str = "klatt", takes_per_voice: int = 1, val_fraction: float = 0.1,
+                 n_human_voices: int = 20, heldout_family: str = "klatt", takes_per_voice: int = 1,
+                 val_fraction: float = 0.1, human_stretch: tuple[float, float] = (0.8, 1.3),
+                 human_cents: tuple[float, float] = (-300.0, 500.0),
                  test_fraction: float = 0.2, image_size: int = 32, speed_range: tuple[int, int] = (120, 250),
                  pitch_range: tuple[int, int] = (15, 85), augment: bool = True, workers: int | None = None,
                  overwrite: bool = False, progress: ProgressCallback | None = None) -> BuildResult:
     """Spoken digit -> handwritten digit pairs: `n_voices` in-domain voices (train / val / test by
-    timbre) and `n_heldout_voices` of `heldout_family` ('' = none held out), each saying the ten
-    digits `takes_per_voice` times. Classes are balanced in every split."""
+    timbre), `n_heldout_voices` of `heldout_family` ('' = none held out) and `n_human_voices` of
+    festival's ked (held out too: a duration stretch from `human_stretch` and a pitch shift in cents from
+    `human_cents` each), every voice saying the ten digits `takes_per_voice` times. Classes are
+    balanced in every split."""
     if n_voices < 3:
         raise ValueError(f"n_voices must be >= 3 so train, val and test each get a voice, got {n_voices}")
+    if n_human_voices < 0:
+        raise ValueError(f"n_human_voices must be >= 0, got {n_human_voices}")
     if takes_per_voice < 1:
         raise ValueError(f"takes_per_voice must be >= 1, got {takes_per_voice}")
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -160,6 +219,7 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
     if heldout_family and heldout_family not in VOICE_FAMILIES:
         raise ValueError(f"heldout_family must be one of {VOICE_FAMILIES} or '', got {heldout_family!r}")
     binary = _espeak_binary()
+    festival = _festival_binary() if n_human_voices else None
     rng = random.Random(seed)
     families = voice_families(binary)
     in_domain = sorted(v for family, names in families.items() if family != heldout_family for v in names)
@@ -172,6 +232,17 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
     if heldout_family and n_heldout_voices:
         voices += [("heldout", v) for v in _pick_voices(rng, families[heldout_family], n_heldout_voices, "heldout")]
     family_of = {v: family for family, names in families.items() for v in names}
+    # Its own random stream, and its clips after every espeak clip below, so adding the family leaves
+    # the espeak rows as they were.
+    human, human_rng = [], random.Random(f"festival-ked-{seed}")
+    for _ in range(n_human_voices):
+        stretch = round(human_rng.uniform(*human_stretch), 2)
+        cents = round(human_rng.uniform(*human_cents) / 10) * 10
+        name = f"festival-ked+t{stretch:.2f}p{cents:d}"  # one "+": family_of reads what follows it
+        if name not in {v for v, _, _ in human}:
+            human.append((name, stretch, cents))
+    family_of.update({name.split("+")[1]: HUMAN_FAMILY for name, _, _ in human})
+    voices += [("heldout", name) for name, _, _ in human]
     pools = _digit_images(rng, test_fraction)
     cursor = {key: 0 for key in pools}  # cycle through each pool so images are used evenly
 
@@ -190,29 +261,55 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
                 augment_seed = [seed, index, take, digit] if augment else None
                 jobs.append((voice, speed, pitch, word, f"sounds/{stem}.wav", image8, f"images/{stem}.png",
                              augment_seed))
+
                 rows.append({"sound": f"sounds/{stem}.wav", "image": f"images/{stem}.png",
                              "label": str(digit), "split": split, "group": voice, "voice": voice,
                              "family": family_of[voice.split("+")[1]], "speed": speed, "pitch": pitch,
                              "text": word})
 
+    for row, (voice, *_) in zip(rows, jobs):
+        if voice.startswith("festival-"):  # festival's rows: its stretch and pitch shift, not espeak's
+            stretch, cents = next((s, c) for name, s, c in human if name == voice)
+            row.update(speed=stretch, pitch=cents)
+    espeak_jobs = [job for job in jobs if not job[0].startswith("festival-")]
+    festival_jobs = [[job for job in jobs if job[0] == name] for name, _, _ in human]
     total = len(jobs)
     with staged_output(out_dir, overwrite) as staging:
         for split, voice in voices:
             for kind in ("sounds", "images"):
                 (staging / kind / voice.replace("+", "_")).mkdir(parents=True, exist_ok=True)
 
-        def make(job) -> None:
+        def make(job) -> int:
             voice, speed, pitch, word, sound, image8, image, augment_seed = job
             _speak(binary, voice, speed, pitch, word, staging / sound, augment_seed)
             _digit_png(image8, image_size).save(staging / image)
+            return 1
+
+        def make_festival(voice_jobs) -> int:
+            name = voice_jobs[0][0]
+            stretch, cents = next((s, c) for n, s, c in human if n == name)
+            _festival_clips(festival, stretch, cents, [(word, staging / sound, augment_seed)
+                                                       for _, _, _, word, sound, _, _, augment_seed in voice_jobs],
+                            staging / "scratch" / name.replace("+", "_"))
+            for *_, image8, image, _ in voice_jobs:
+                _digit_png(image8, image_size).save(staging / image)
+            return len(voice_jobs)
 
         done = 0
         report_progress(progress, 0, total)
-        # espeak-ng is a subprocess, so threads give real parallelism across the cores.
+        # espeak-ng and festival are subprocesses, so threads give real parallelism across the cores.
         with ThreadPoolExecutor(max_workers=workers or max(2, os.cpu_count() or 2)) as pool:
-            for _ in pool.map(make, jobs):
-                done += 1
-                report_progress(progress, done, total)
+            work = [pool.submit(make_festival, voice_jobs) for voice_jobs in festival_jobs]
+            work += [pool.submit(make, job) for job in espeak_jobs]
+            try:
+                for future in work:
+                    done += future.result()
+                    report_progress(progress, done, total)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # a failed clip fails the build: stop the rest
+                raise
+        if (staging / "scratch").exists():
+            shutil.rmtree(staging / "scratch")
         write_manifest(staging, rows)
     root = Path(out_dir)
     return BuildResult(root=root, manifest=root / MANIFEST_NAME, rows=rows)
