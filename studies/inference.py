@@ -4,8 +4,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from .records import StatsInputError
 
 
@@ -28,20 +26,15 @@ def cluster_bootstrap_ratio(numerators, denominators, n_boot, confidence, rng):
     """Percentile CI of sum(numerators)/sum(denominators) resampling raters (clusters).
 
     Each rater contributes one (numerator, denominator) pair, so resampling the pairs jointly
-    (paired=True) resamples whole raters with all their votes. Percentile rather than BCa because
-    it stays defined when every vote agrees, where BCa's acceleration is 0/0.
+    resamples whole raters with all their votes (gan.ml.intervals.bootstrap_ratio_interval). None
+    for a bound that is undefined, or both with fewer than two raters, so JSON stays valid.
     """
-    from scipy import stats as sps
-    
+    from gan.ml.intervals import bootstrap_ratio_interval
+
     if len(numerators) < 2:
         return None, None
-    result = sps.bootstrap(
-        (np.asarray(numerators, float), np.asarray(denominators, float)),
-        lambda num, den, axis: np.sum(num, axis=axis) / np.sum(den, axis=axis),
-        paired=True, vectorized=True, n_resamples=n_boot, confidence_level=confidence,
-        method="percentile", rng=rng,
-    )
-    return as_float(result.confidence_interval.low), as_float(result.confidence_interval.high)
+    low, high = bootstrap_ratio_interval(numerators, denominators, n_boot, confidence, rng)
+    return as_float(low), as_float(high)
 
 
 def holm(p_values: Sequence[float | None], alpha: float):

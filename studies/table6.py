@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from gan.ml.intervals import wilson_interval
+
 from .crossed import crossed_mean
 from .inference import as_float as _float
 from .inference import check_confidence, cluster_bootstrap_ratio, holm
@@ -111,11 +113,10 @@ def _rater_test(rows) -> tuple[float | None, float | None]:
 def _shares(scope: str, rows, n_boot, confidence, rng) -> AnswerShares:
     """rows: (rater, item, answer)."""
     from scipy import stats as sps
-    from statsmodels.stats.proportion import proportion_confint  # imported here: keeps it out of web start-up
     
     n = len(rows)
     counts = {a: sum(1 for _, _, ans in rows if ans == a) for a in ANSWERS}
-    cis = {a: proportion_confint(counts[a], n, alpha=1.0 - confidence, method="wilson") for a in ANSWERS}
+    cis = {a: wilson_interval(counts[a], n, confidence) for a in ANSWERS}
     per_rater_n: dict[Any, int] = defaultdict(int)
     per_rater: dict[str, dict[Any, int]] = {a: defaultdict(int) for a in ANSWERS}
     for rater, _, answer in rows:

@@ -24,6 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .intervals import mean_half_width
+
 # scipy is imported inside the two functions that use it: importing scipy.linalg takes about half a
 # second, and the web tier imports this module (for IS_ORDERS, through the launch checks).
 
@@ -330,7 +332,7 @@ def volume_change(images: dict[float, np.ndarray], reference: float = 1.0) -> di
             raise MetricInputError(f"volume {volume:g} has images of shape {other.shape}, reference {base.shape}")
         change = np.abs(other - base).reshape(len(base), -1).mean(axis=1)
         n = len(change)
-        half = float(stats.t.ppf(0.975, n - 1) * change.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        half = mean_half_width(change)
         per_volume[float(volume)] = {"mean": float(change.mean()), "ci": [float(change.mean()) - half,
                                                                           float(change.mean()) + half], "n": n}
         if volume != reference:

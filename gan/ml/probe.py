@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion (statsmodels)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    if n == 0:
-        return (float("nan"), float("nan"))
-    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
-    return float(low), float(high)
+from .intervals import wilson_interval
 
 
 def linear_probe(train_x: np.ndarray, train_y: np.ndarray, tests: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+from ..ml.intervals import wilson_interval
 from .tables import METRIC_TITLES, Table
 
 
@@ -16,9 +17,7 @@ def _interval(score) -> tuple[float, float]:
     if score.ci is not None:          # a mean over seeds: its 95% t-interval across seeds
         return max(0.0, score.value - score.ci[0]), max(0.0, score.ci[1] - score.value)
     if score.metric == "class_consistency":
-        from statsmodels.stats.proportion import proportion_confint
-
-        low, high = proportion_confint(round(score.value * score.n), score.n, alpha=0.05, method="wilson")
+        low, high = wilson_interval(round(score.value * score.n), score.n)
         return max(0.0, score.value - low), max(0.0, high - score.value)
     if score.std is not None:
         return score.std, score.std

@@ -8,7 +8,8 @@ from jobs.models import Job
 
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, Evaluation, PairStatus, Split
-from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, mean_interval, metric_key
+from ..ml.intervals import mean_interval
+from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, metric_key
 from .verdicts import claim_verdicts
 
 FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..ml.intervals import mean_interval  # noqa: F401  (the reports' name for it)
+
 METRIC_TITLES = {"inception_score": "Inception Score", "class_consistency": "Class consistency",
                  "fid": "FID", "diversity": "Diversity",
                  "class_consistency@heldout": "Class consistency, held-out source",
@@ -16,21 +18,6 @@ SPLIT_WORDS = {"heldout": "sounds (or images) from a held-out source"}   # 'test
 def metric_key(metric: str, split: str) -> str:
     """Column key of a score: the metric, with '@heldout' for scores on held-out-source sounds."""
     return metric if split in ("test", "train", "all", "") else f"{metric}@{split}"
-
-
-def mean_interval(values: list[float]) -> tuple[float, tuple[float, float] | None]:
-    """Mean and 95% t-interval across seeds (None with fewer than two values)."""
-    import math
-
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, None
-    from scipy import stats
-
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return mean, (mean - half, mean + half)
 
 
 @dataclass

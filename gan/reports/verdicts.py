@@ -8,29 +8,10 @@ inconclusive. Fewer than two seeds on a side gives no interval, so no verdict.
 """
 from __future__ import annotations
 
-import math
-
+from ..ml.intervals import difference_interval
 from .tables import Report, Row
 
 CLAIM_METRIC = "class_consistency"
-
-
-def difference_interval(a: list[float], b: list[float]) -> tuple[float, tuple[float, float] | None]:
-    """mean(a) - mean(b) and its 95% Welch t-interval (None with fewer than two values on a side)."""
-    diff = sum(a) / len(a) - sum(b) / len(b)
-    if len(a) < 2 or len(b) < 2:
-        return diff, None
-    from scipy import stats
-
-    var_a = sum((x - sum(a) / len(a)) ** 2 for x in a) / (len(a) - 1) / len(a)
-    var_b = sum((x - sum(b) / len(b)) ** 2 for x in b) / (len(b) - 1) / len(b)
-    se = math.sqrt(var_a + var_b)
-    if se == 0:
-        return diff, (diff, diff)
-    # Welch-Satterthwaite degrees of freedom (se > 0, so at least one term is positive)
-    dof = (var_a + var_b) ** 2 / (var_a ** 2 / (len(a) - 1) + var_b ** 2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof)) * se
-    return diff, (diff - half, diff + half)
 
 
 def compare(better: Row, worse: Row, metric: str) -> dict:
