@@ -17,7 +17,7 @@ from jobs.errors import JobError
 from ..media_paths import media_path
 from ..ml.audio import AudioError, load_audio
 from ..ml.classifiers import load_efficientnet_lite0, load_inception_v3
-from ..ml.classifiers.base import resolve_device
+from ..ml.device import resolve_device
 from ..ml.cleaning import UNMAPPED, decide
 from ..ml.media import MediaError, read_image
 from ..ml.imagenet_classes import imagenet_class_names

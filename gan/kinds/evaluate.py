@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from django.conf import settings
 from django.db import transaction
 
@@ -16,6 +15,7 @@ from jobs.engine import JobContext
 
 from ..media_paths import media_path, media_relative
 from ..ml import metrics as scores
+from ..ml.device import resolve_device
 from ..ml.media import read_image
 from ..ml.classifiers import (load_domain_classifier, load_efficientnet_lite0, load_fid_feature_extractor,
                               load_inception_v3, train_domain_classifier)
@@ -62,7 +62,7 @@ def load_real(dataset: Dataset, split: str) -> ImageSet:
 
 
 def _device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(resolve_device())
 
 
 def domain_classifier_path(dataset: Dataset):

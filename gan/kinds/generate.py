@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import torch
 
 from jobs.engine import JobContext
 from jobs.errors import JobError
@@ -13,6 +12,7 @@ from jobs.errors import JobError
 from ..media_paths import media_path, media_relative
 from ..ml import atomic
 from ..ml.checkpoint import load_generator
+from ..ml.device import resolve_device
 from ..ml.features import FeatureSpec
 from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
 from ..ml.media import write_png
@@ -52,7 +52,7 @@ def run_generation(ctx: JobContext, p: GenerateParams) -> dict:
 
 
 def _generate(ctx: JobContext, p: GenerateParams) -> dict:
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device())
     checkpoints = list(Checkpoint.objects.select_related("run__dataset").filter(pk__in=p.checkpoint_ids))
     total = len(checkpoints) * len(p.volumes)
     done, created, outputs = 0, 0, {}

@@ -13,7 +13,6 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import torch
 
 from jobs.engine import JobContext
 from jobs.errors import JobError
@@ -21,6 +20,7 @@ from jobs.errors import JobError
 from ..media_paths import media_path
 from ..ml.audio import AudioError
 from ..ml.checkpoint import CheckpointError, load_generator
+from ..ml.device import resolve_device
 from ..ml.feature_cache import extract_many
 from ..ml.features import FeatureSpec
 from ..ml.generate import generate_images, sound_seed
@@ -60,7 +60,7 @@ def sound_features(sound: TrySound, spec: FeatureSpec, soundnet) -> "object":
 
 
 def run_try_sound(ctx: JobContext, p: TrySoundParams) -> dict:
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device())
     sound = TrySound.objects.filter(pk=p.sound_id).first()
     if sound is None:
         raise JobError(f"sound {p.sound_id} does not exist (it was deleted)")

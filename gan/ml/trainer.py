@@ -28,6 +28,7 @@ from . import losses
 from .architectures import build_networks
 from .checkpoint import CHECKPOINT_DIR, CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from .paired_arrays import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
+from .device import resolve_device
 from .diffaugment import diff_augment
 from .ema import make_average, update_average, warmed_up_decay
 from .generate import class_grid, to_uint8
@@ -63,8 +64,7 @@ class Trainer:
         self.callbacks = callbacks
         self.metadata = dict(metadata or {})
         self._check_data()
-        self.device = torch.device(device) if device is not None else torch.device(
-            "cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(device)
         self.use_amp = _resolve_flag(train_cfg.amp, self.device)
         self.channels_last = _resolve_flag(train_cfg.channels_last, self.device)
         self.total = train_cfg.total_iterations(len(data))

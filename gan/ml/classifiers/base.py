@@ -17,13 +17,6 @@ class ImageBatchError(ValueError):
     """The images handed to a classifier are not a usable uint8 batch."""
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """CUDA when present and not asked otherwise; decided at call time, never at import."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def to_nchw_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Return a ``(N, C, H, W)`` uint8 CPU tensor with C in {1, 3}, accepting NHWC or NCHW input.
 

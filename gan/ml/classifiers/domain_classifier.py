@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ImageBatchError, ImageClassifier, resolve_device, run_batched, to_nchw_uint8
+from ..device import resolve_device
+from .base import ImageBatchError, ImageClassifier, run_batched, to_nchw_uint8
 
 CHECKPOINT_FORMAT = "domain-classifier-v1"
 

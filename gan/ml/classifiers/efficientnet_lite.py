@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import resolve_device
 from ..imagenet_classes import imagenet_class_names
-from .base import ImageClassifier, resolve_device, run_batched, to_nchw_uint8, to_rgb
+from .base import ImageClassifier, run_batched, to_nchw_uint8, to_rgb
 
 INPUT_SIZE = 224
 INPUT_MEAN = 127.0

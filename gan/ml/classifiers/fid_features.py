@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import resolve_device, to_nchw_uint8, to_rgb
+from ..device import resolve_device
+from .base import to_nchw_uint8, to_rgb
 
 FEATURE_DIM = 2048
 INPUT_SIZE = 299

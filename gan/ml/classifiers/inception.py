@@ -20,9 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..device import resolve_device
 from ..imagenet_classes import imagenet_class_names
 from ..weights import WeightsMissing, resolve_weights_dir
-from .base import ImageClassifier, resolve_device, run_batched, to_nchw_uint8, to_rgb
+from .base import ImageClassifier, run_batched, to_nchw_uint8, to_rgb
 
 TORCH_FIDELITY_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
 TORCHVISION_FILENAME = "inception_v3_google-0cc3c7bd.pth"
