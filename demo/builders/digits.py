@@ -17,6 +17,9 @@ stretch and a pitch shift of ked. It is never trained on: its clips go to 'heldo
 family, told apart by `family` (and by the group, 'festival-ked+...'), so a bench can score a model
 trained on synthetic voices on speech cut from a person's.
 
+Training also hears a neural voice, Piper's 'joe' (demo/builders/neural_voice.py): family 'neural',
+train split only, so val and test stay espeak timbres no training voice uses.
+
 Never used here, because our evaluation uses them: flite (every voice), festival voices built from
 flite's or CMU ARCTIC speakers (kal, slt, awb, rms, bdl, clb, jmk, ksp ...), Tux Paint and Asterisk
 recordings.
@@ -35,6 +38,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from .neural_voice import NEURAL_FAMILY, load_joe, neural_clips
 from .manifest import MANIFEST_NAME, BuildResult, ProgressCallback, report_progress, staged_output, write_manifest
 from .sound_augment import augment_sound, speed_and_pitch, sox_effects
 
@@ -182,7 +186,7 @@ def _festival_clips(binary: str, stretch: float, cents: float, clips: list[tuple
         wave, rate = soundfile.read(str(path), dtype="float32")
         if wave.size == 0 or float(np.max(np.abs(wave))) < 1e-3:
             raise RuntimeError(f"festival ({FESTIVAL_VOICE}) wrote a silent clip saying {word!r}")
-        wave = sox_effects(speed_and_pitch(wave, rate, 1.0, cents), rate, ["rate", str(SOUND_RATE)])
+        wave = sox_effects(speed_and_pitch(wave, rate, 1.0, cents), rate, [], out_rate=SOUND_RATE)
         if augment_seed is not None:
             wave = augment_sound(wave, SOUND_RATE, np.random.default_rng(augment_seed), **AUGMENT_OPTIONS)
         else:
@@ -192,7 +196,8 @@ def _festival_clips(binary: str, stretch: float, cents: float, clips: list[tuple
 
 
 def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120, n_heldout_voices: int = 20,
-                 n_human_voices: int = 20, heldout_family: str = "klatt", takes_per_voice: int = 1,
+                 n_human_voices: int = 20, n_neural_voices: int = 20, heldout_family: str = "klatt",
+                 takes_per_voice: int = 1,
                  val_fraction: float = 0.1, human_stretch: tuple[float, float] = (0.8, 1.3),
                  human_cents: tuple[float, float] = (-300.0, 500.0),
                  test_fraction: float = 0.2, image_size: int = 32, speed_range: tuple[int, int] = (120, 250),
@@ -201,12 +206,13 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
     """Spoken digit -> handwritten digit pairs: `n_voices` in-domain voices (train / val / test by
     timbre), `n_heldout_voices` of `heldout_family` ('' = none held out) and `n_human_voices` of
     festival's ked (held out too: a duration stretch from `human_stretch` and a pitch shift in cents from
-    `human_cents` each), every voice saying the ten digits `takes_per_voice` times. Classes are
-    balanced in every split."""
+    `human_cents` each) and `n_neural_voices` settings of Piper's joe for training, every voice saying
+    the ten digits `takes_per_voice` times. Classes are balanced in every split."""
     if n_voices < 3:
         raise ValueError(f"n_voices must be >= 3 so train, val and test each get a voice, got {n_voices}")
-    if n_human_voices < 0:
-        raise ValueError(f"n_human_voices must be >= 0, got {n_human_voices}")
+    for name, value in (("n_human_voices", n_human_voices), ("n_neural_voices", n_neural_voices)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
     if takes_per_voice < 1:
         raise ValueError(f"takes_per_voice must be >= 1, got {takes_per_voice}")
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -243,6 +249,14 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
             human.append((name, stretch, cents))
     family_of.update({name.split("+")[1]: HUMAN_FAMILY for name, _, _ in human})
     voices += [("heldout", name) for name, _, _ in human]
+    neural, neural_rng = {}, random.Random(f"piper-joe-{seed}")
+    while len(neural) < n_neural_voices:
+        variant = dict(length_scale=round(neural_rng.uniform(0.8, 1.35), 2),
+                       noise_scale=round(neural_rng.uniform(0.4, 1.0), 2),
+                       noise_w=round(neural_rng.uniform(0.5, 1.1), 2), cents=round(neural_rng.uniform(-300, 400) / 10) * 10)
+        neural["piper-joe+l{length_scale:.2f}n{noise_scale:.2f}w{noise_w:.2f}p{cents:d}".format(**variant)] = variant
+    family_of.update({name.split("+")[1]: NEURAL_FAMILY for name in neural})
+    voices += [("train", name) for name in neural]
     pools = _digit_images(rng, test_fraction)
     cursor = {key: 0 for key in pools}  # cycle through each pool so images are used evenly
 
@@ -271,8 +285,11 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         if voice.startswith("festival-"):  # festival's rows: its stretch and pitch shift, not espeak's
             stretch, cents = next((s, c) for name, s, c in human if name == voice)
             row.update(speed=stretch, pitch=cents)
-    espeak_jobs = [job for job in jobs if not job[0].startswith("festival-")]
+        elif voice in neural:
+            row.update(speed=neural[voice]["length_scale"], pitch=neural[voice]["cents"])
+    espeak_jobs = [job for job in jobs if not job[0].startswith(("festival-", "piper-"))]
     festival_jobs = [[job for job in jobs if job[0] == name] for name, _, _ in human]
+    neural_jobs = [[job for job in jobs if job[0] == name] for name in neural]
     total = len(jobs)
     with staged_output(out_dir, overwrite) as staging:
         for split, voice in voices:
@@ -295,11 +312,21 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
                 _digit_png(image8, image_size).save(staging / image)
             return len(voice_jobs)
 
+        def make_neural(voice_jobs) -> int:
+            neural_clips(neural[voice_jobs[0][0]], [(word, staging / sound, augment_seed) for _, _, _, word, sound, _, _,
+                                                    augment_seed in voice_jobs], SOUND_RATE, AUGMENT_OPTIONS)
+            for *_, image8, image, _ in voice_jobs:
+                _digit_png(image8, image_size).save(staging / image)
+            return len(voice_jobs)
+
+        if neural:
+            load_joe()  # once, before the threads; a missing package is one clear error
         done = 0
         report_progress(progress, 0, total)
         # espeak-ng and festival are subprocesses, so threads give real parallelism across the cores.
         with ThreadPoolExecutor(max_workers=workers or max(2, os.cpu_count() or 2)) as pool:
             work = [pool.submit(make_festival, voice_jobs) for voice_jobs in festival_jobs]
+            work += [pool.submit(make_neural, voice_jobs) for voice_jobs in neural_jobs]
             work += [pool.submit(make, job) for job in espeak_jobs]
             try:
                 for future in work:

@@ -56,13 +56,16 @@ def random_equaliser(rng: np.random.Generator, rate: int):
     return scipy.signal.butter(3, [300.0, min(3400.0, 0.9 * nyquist)], "bandpass", fs=rate, output="sos")
 
 
-def sox_effects(wave: np.ndarray, rate: int, effects: list[str]) -> np.ndarray:
-    """`wave` through SoX effects (e.g. ["speed", "1.1"]), same rate out: raw 32-bit floats in a pipe."""
+def sox_effects(wave: np.ndarray, rate: int, effects: list[str], out_rate: int | None = None) -> np.ndarray:
+    """`wave` through SoX effects (e.g. ["reverb", "50"]), resampled to `out_rate` (default: `rate`):
+    raw 32-bit floats in a pipe."""
     binary = shutil.which("sox")
     if binary is None:
         raise RuntimeError("sox is not installed (Debian: apt-get install sox); speed, pitch and reverb need it")
-    raw = ["-t", "f32", "-r", str(rate), "-c", "1"]
-    result = subprocess.run([binary, "-q", "-V1", *raw, "-", *raw, "-", *effects, "rate", str(rate)],
+    out_rate = int(out_rate or rate)
+    raw = ["-t", "f32", "-c", "1"]
+    result = subprocess.run([binary, "-q", "-V1", *raw, "-r", str(rate), "-", *raw, "-r", str(out_rate), "-", *effects,
+                             "rate", str(out_rate)],
                             input=np.ascontiguousarray(wave, dtype=np.float32).tobytes(), capture_output=True,
                             timeout=60)
     if result.returncode != 0:

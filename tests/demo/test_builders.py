@@ -24,7 +24,7 @@ def digits(tmp_path_factory):
         pytest.skip("festival not installed (the human-recorded family)")
     out = tmp_path_factory.mktemp("data") / "digits"
     seen = []
-    result = build_digits(out, seed=3, n_voices=8, n_heldout_voices=2, n_human_voices=1,
+    result = build_digits(out, seed=3, n_voices=8, n_heldout_voices=2, n_human_voices=1, n_neural_voices=1,
                           progress=lambda done, total: seen.append((done, total)))
     return result, seen
 
@@ -35,7 +35,7 @@ def test_digits_manifest_and_files(digits):
     rows = read_manifest(result.root)
     assert rows == [{key: str(value) for key, value in row.items()} for row in result.rows]
     assert list(rows[0])[:5] == list(BASE_COLUMNS)
-    assert len(rows) == 110 and seen[0] == (0, 110) and seen[-1] == (110, 110)
+    assert len(rows) == 120 and seen[0] == (0, 120) and seen[-1] == (120, 120)
     for row in rows[::7]:
         image = Image.open(result.root / row["image"])
         assert image.size == (32, 32) and image.mode == "L"
@@ -52,7 +52,7 @@ def test_digits_balanced_and_voice_disjoint(digits):
         assert len(set(per_split_label[(split, str(d))] for d in range(10))) == 1, split
     voices = {split: {row["group"] for row in result.rows if row["split"] == split}
               for split in ("train", "val", "test", "heldout")}
-    assert [len(voices[s]) for s in ("train", "val", "test", "heldout")] == [5, 1, 2, 3]
+    assert [len(voices[s]) for s in ("train", "val", "test", "heldout")] == [6, 1, 2, 3]
     timbres = {split: {v.split("+")[1] for v in names} for split, names in voices.items()}
     # no val, test or held-out timbre (espeak variant) is ever trained on
     assert not timbres["train"] & (timbres["val"] | timbres["test"] | timbres["heldout"])
@@ -60,6 +60,7 @@ def test_digits_balanced_and_voice_disjoint(digits):
     families = {split: {row["family"] for row in result.rows if row["split"] == split} for split in voices}
     assert families["heldout"] == {"klatt", "human-recorded"}
     assert not {"klatt", "human-recorded"} & (families["train"] | families["val"] | families["test"])
+    assert "neural" in families["train"] and "neural" not in families["val"] | families["test"]
 
 
 @needs_espeak
@@ -97,8 +98,8 @@ def test_digits_sound_like_their_label(digits):
 
 @needs_espeak
 def test_digits_same_seed_same_dataset(tmp_path):
-    first = build_digits(tmp_path / "a", seed=5, n_voices=3, n_heldout_voices=1, n_human_voices=0)
-    second = build_digits(tmp_path / "b", seed=5, n_voices=3, n_heldout_voices=1, n_human_voices=0)
+    first = build_digits(tmp_path / "a", seed=5, n_voices=3, n_heldout_voices=1, n_human_voices=0, n_neural_voices=0)
+    second = build_digits(tmp_path / "b", seed=5, n_voices=3, n_heldout_voices=1, n_human_voices=0, n_neural_voices=0)
     assert first.rows == second.rows
     a = load_audio(tmp_path / "a" / first.rows[3]["sound"])[0]
     b = load_audio(tmp_path / "b" / second.rows[3]["sound"])[0]
@@ -118,7 +119,7 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 
     monkeypatch.setattr(digits_builder, "_speak", flaky)
     with pytest.raises(RuntimeError, match="simulated"):
-        build_digits(tmp_path / "digits", n_voices=3, n_heldout_voices=0, n_human_voices=0, workers=1)
+        build_digits(tmp_path / "digits", n_voices=3, n_heldout_voices=0, n_human_voices=0, n_neural_voices=0, workers=1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -126,7 +127,7 @@ def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_builds_into_an_existing_empty_folder(tmp_path):
     target = tmp_path / "digits"
     target.mkdir()  # e.g. a TemporaryDirectory made by the caller
-    result = build_digits(target, n_voices=3, n_heldout_voices=0, n_human_voices=0)
+    result = build_digits(target, n_voices=3, n_heldout_voices=0, n_human_voices=0, n_neural_voices=0)
     assert (target / "manifest.csv").is_file() and len(read_manifest(target)) == result.count() == 30
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]  # no staging folders left
 

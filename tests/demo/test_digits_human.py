@@ -8,6 +8,7 @@ import pytest
 
 import demo.builders.digits as digits_builder
 from demo.builders.digits import HUMAN_FAMILY, build_digits
+from demo.builders.neural_voice import NEURAL_FAMILY
 from demo.builders.sound_augment import augment_sound, sox_effects, speed_and_pitch, telephone_line
 from gan.ml.audio import load_audio
 
@@ -40,6 +41,13 @@ def test_pitch_shift_by_an_octave_keeps_duration():
     assert abs(len(out) - RATE) < 0.01 * RATE
     assert abs(peak_hz(out) - 880) < 5
     assert abs(peak_hz(speed_and_pitch(tone(440), RATE, 1.0, -700)) - 440 * 2 ** (-7 / 12)) < 5
+
+
+@needs_sox
+def test_resampling_keeps_duration_and_pitch():
+    t = np.arange(16000) / 16000
+    out = sox_effects(0.5 * np.sin(2 * np.pi * 440 * t), 16000, [], out_rate=RATE)
+    assert abs(len(out) - RATE) < 0.01 * RATE and abs(peak_hz(out) - 440) < 5
 
 
 @needs_sox
@@ -81,7 +89,8 @@ def human(tmp_path_factory):
     if shutil.which("espeak-ng") is None or shutil.which("festival") is None:
         pytest.skip("espeak-ng or festival not installed")
     out = tmp_path_factory.mktemp("data") / "digits"
-    return build_digits(out, seed=2, n_voices=4, n_heldout_voices=1, n_human_voices=2, augment=False)
+    return build_digits(out, seed=2, n_voices=4, n_heldout_voices=1, n_human_voices=2, n_neural_voices=0,
+                        augment=False)
 
 
 @needs_speech
@@ -116,7 +125,8 @@ def test_human_family_is_held_out_and_never_trained_on(human):
 
 @needs_speech
 def test_adding_the_family_leaves_the_espeak_rows_as_they_were(tmp_path, human):
-    without = build_digits(tmp_path / "d", seed=2, n_voices=4, n_heldout_voices=1, n_human_voices=0, augment=False)
+    without = build_digits(tmp_path / "d", seed=2, n_voices=4, n_heldout_voices=1, n_human_voices=0,
+                           n_neural_voices=0, augment=False)
     assert without.rows == [row for row in human.rows if row["family"] != HUMAN_FAMILY]
 
 
@@ -127,5 +137,18 @@ def test_missing_festival_is_one_clear_error(tmp_path, monkeypatch):
     if real_which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed")
     with pytest.raises(RuntimeError, match="apt-get install festival festvox-kdlpc16k"):
-        build_digits(tmp_path / "digits", n_voices=3, n_human_voices=1)
+        build_digits(tmp_path / "digits", n_voices=3, n_human_voices=1, n_neural_voices=0)
     assert not (tmp_path / "digits").exists()
+
+
+@needs_speech
+def test_neural_voice_trains_only_and_speaks(tmp_path):
+    pytest.importorskip("piper")
+    result = build_digits(tmp_path / "d", seed=4, n_voices=3, n_heldout_voices=0, n_human_voices=0,
+                          n_neural_voices=2)
+    rows = [row for row in result.rows if row["family"] == NEURAL_FAMILY]
+    assert len(rows) == 20 and {row["split"] for row in rows} == {"train"}
+    assert all(row["group"].startswith("piper-joe+") for row in rows) and len({row["group"] for row in rows}) == 2
+    for row in rows[::3]:
+        wave, rate = load_audio(result.root / row["sound"])  # raises if silent or broken
+        assert rate == RATE and 0.2 < wave.size / rate < 2.5
