@@ -167,10 +167,24 @@ def stream_channels(stream) -> int:
     return int(getattr(context, "channels", 0) or (len(layout.channels) if layout is not None else 0))
 
 
-def _decode_with_pyav(path: Path, limits: DecodeLimits | None = None) -> tuple[np.ndarray, int]:
-    """Fallback for containers libsndfile cannot read (m4a, aac, webm, video files with sound)."""
+def mono_chunks(container, stream, rate: int, on_frame=None):
+    """The one PyAV audio decode loop: `stream` frame by frame as mono float32 chunks at `rate`
+    (FFmpeg's resampler mixes the channels down), the resampler flushed at the end. `on_frame(frame)`
+    sees each decoded frame first (a running count against limits)."""
     import av
 
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    for frame in container.decode(stream):
+        if on_frame is not None:
+            on_frame(frame)
+        for mono in resampler.resample(frame):
+            yield mono.to_ndarray().reshape(-1)
+    for mono in resampler.resample(None):
+        yield mono.to_ndarray().reshape(-1)
+
+
+def _decode_with_pyav(path: Path, limits: DecodeLimits | None = None) -> tuple[np.ndarray, int]:
+    """Fallback for containers libsndfile cannot read (m4a, aac, webm, video files with sound)."""
     if looks_like_text(path):
         raise AudioError(f"{path}: cannot decode audio: it is a text file, not a sound file")
     chunks: list[np.ndarray] = []
@@ -184,14 +198,8 @@ def _decode_with_pyav(path: Path, limits: DecodeLimits | None = None) -> tuple[n
             limits.check_header(path, rate=rate, channels=stream_channels(stream),
                                 seconds=header_seconds(container, stream))
             watch = limits.watch(path, rate)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        for frame in container.decode(stream):
-            if watch is not None:
-                watch.add(frame.samples)
-            for mono in resampler.resample(frame):
-                chunks.append(mono.to_ndarray().reshape(-1))
-        for mono in resampler.resample(None):
-            chunks.append(mono.to_ndarray().reshape(-1))
+        chunks.extend(mono_chunks(container, stream, rate,
+                                  on_frame=None if watch is None else lambda frame: watch.add(frame.samples)))
     wave = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
     return wave.astype(np.float32, copy=False), rate
 

@@ -30,7 +30,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import atomic
-from .audio import SILENCE_PEAK, DecodeLimits, DecodeWatch, looks_like_text, open_with_ffmpeg, stream_channels
+from .audio import (SILENCE_PEAK, DecodeLimits, DecodeWatch, header_seconds, looks_like_text, mono_chunks,
+                    open_with_ffmpeg, stream_channels)
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ogv", ".mpg", ".mpeg",
                     ".3gp", ".wmv", ".ts")
@@ -183,14 +184,6 @@ def _check_file(path: Path, what: str = "file") -> None:
         raise MediaError(path, "zero_length", f"{what} is empty (0 bytes)")
 
 
-def _duration(container, stream) -> float:
-    if stream.duration is not None and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
-    return 0.0
-
-
 def _decode_frames(path: Path, container, stream, times: list[float], size: int,
                    watch: DecodeWatch | None = None) -> tuple[list, list]:
     """For each wanted time: seek to the key frame before it, decode forward to the first frame at or
@@ -235,22 +228,17 @@ def _decode_audio(path: Path, container, stream, limits: DecodeLimits | None = N
         # The audio track's own header, then every decoded frame: the video's duration said nothing
         # about how much sound the track really holds.
         limits.check_header(path, rate=rate, channels=stream_channels(stream),
-                            seconds=_duration(container, stream), error=MediaError)
+                            seconds=header_seconds(container, stream), error=MediaError)
         counted = limits.watch(path, rate, error=MediaError)
         counted.deadline = watch.deadline if watch is not None else counted.deadline  # one budget per file
     else:
         counted = None
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     chunks = []
     try:
         container.seek(0)
-        for frame in container.decode(stream):
-            if counted is not None:
-                counted.add(frame.samples)
-            for mono in resampler.resample(frame):
-                chunks.append(mono.to_ndarray().reshape(-1))
-        for mono in resampler.resample(None):
-            chunks.append(mono.to_ndarray().reshape(-1))
+        for chunk in mono_chunks(container, stream, rate,
+                                 on_frame=None if counted is None else lambda frame: counted.add(frame.samples)):
+            chunks.append(chunk)
     except av.error.FFmpegError as exc:
         if not chunks:
             raise MediaError(path, "corrupt", f"audio track cannot be decoded: {exc}") from exc
@@ -292,7 +280,7 @@ def extract(path: str | os.PathLike, *, n_frames: int = 4, frame_size: int = 64,
                                                 f"{max_pixels:,} pixels; refused before decoding")
         if require_audio and not container.streams.audio:
             raise MediaError(path, "no_audio", "has no audio track")
-        duration = _duration(container, video)
+        duration = header_seconds(container, video)
         if duration > max_seconds:
             raise MediaError(path, "too_long", f"lasts {duration:.0f} s, above the limit of {max_seconds:.0f} s")
         video.thread_type = "AUTO"  # frame-threaded decoding; safe because we only read

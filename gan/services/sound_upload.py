@@ -21,7 +21,7 @@ import soundfile
 from django.db import IntegrityError, transaction
 
 from ..media_paths import media_path, media_relative
-from ..ml.audio import SILENCE_PEAK, looks_like_text, open_with_ffmpeg
+from ..ml.audio import SILENCE_PEAK, header_seconds, looks_like_text, mono_chunks, open_with_ffmpeg
 from ..models import TrySound
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -105,10 +105,8 @@ def _check_with_libsndfile(path: Path, info, max_seconds: float) -> CheckedSound
 
 def _check_with_ffmpeg(path: Path, max_seconds: float) -> CheckedSound:
     """Formats libsndfile lacks (the browser's WebM/Opus recordings, m4a): PyAV, restricted to this
-    one file (open_with_ffmpeg), decoded frame by frame with a running count. Hand-written because
-    gan.ml.audio.load_audio decodes a whole file before it can say how long it is."""
-    import av
-
+    one file (open_with_ffmpeg), decoded by gan.ml.audio.mono_chunks with a running count here,
+    because load_audio decodes a whole file before it can say how long it is."""
     if looks_like_text(path):
         raise SoundRefused("the file is text, not a sound")
     try:
@@ -119,18 +117,15 @@ def _check_with_ffmpeg(path: Path, max_seconds: float) -> CheckedSound:
             rate = int(stream.rate or stream.codec_context.sample_rate or 0)
             if rate <= 0:
                 raise SoundRefused("the file's audio stream has no sample rate")
-            header = _header_seconds(container, stream)
-            if header is not None and header > max_seconds:
+            header = header_seconds(container, stream)  # 0.0 when the header says nothing
+            if header > max_seconds:
                 raise _too_long(header, max_seconds)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             samples, peak, limit = 0, 0.0, max_seconds * rate
-            for frame in container.decode(stream):
-                for mono in resampler.resample(frame):
-                    chunk = mono.to_ndarray().reshape(-1)
-                    samples += chunk.size
-                    peak = max(peak, _peak(chunk))
-                    if samples > limit:  # the header said less, or nothing (MediaRecorder's WebM)
-                        raise _too_long(None, max_seconds)
+            for chunk in mono_chunks(container, stream, rate):
+                samples += chunk.size
+                peak = max(peak, _peak(chunk))
+                if samples > limit:  # the header said less, or nothing (MediaRecorder's WebM)
+                    raise _too_long(None, max_seconds)
             format_name = container.format.name
     except SoundRefused:
         raise
@@ -140,16 +135,6 @@ def _check_with_ffmpeg(path: Path, max_seconds: float) -> CheckedSound:
     if samples == 0:
         raise SoundRefused("the file decodes to no audio samples")
     return CheckedSound(format_name, samples / rate, rate, peak)
-
-
-def _header_seconds(container, stream) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        import av
-
-        return container.duration / av.time_base
-    return None
 
 
 def _peak(samples: np.ndarray) -> float:

@@ -85,7 +85,7 @@ def test_a_video_whose_sound_track_outlasts_its_header_is_stopped(tmp_path, monk
     with pytest.raises(MediaError, match="lasts 4 s, above the limit of 2 s") as refused:
         extract(video, limits=DecodeLimits(max_seconds=2))
     assert refused.value.code == "too_long"
-    monkeypatch.setattr(media, "_duration", lambda container, stream: 1.0)  # every header says 1 s
+    monkeypatch.setattr(media, "header_seconds", lambda container, stream: 1.0)  # every header says 1 s
     with pytest.raises(MediaError, match="decodes to more than the limit of 2 s"):
         extract(video, limits=DecodeLimits(max_seconds=2))
     with pytest.raises(MediaError, match="decoding took longer") as slow:
