@@ -2,8 +2,8 @@
 (with a JSON sidecar of their provenance) at the paths gan.services.try_sound names.
 
 The feature path is generation's: the checkpoint's own feature spec at the asked volume, through the
-feature cache (SoundNet from cached_soundnet), and z from sound_seed(sound, seed), one z per
-(sound, seed). Generators stay loaded in a small per-process LRU, so a slider moved on the Try it
+feature cache (SoundNet from cached_soundnet), and z from sound_seed(the stored file's path, seed),
+one z per (sound, seed), by generation's rule. Generators stay loaded in a small per-process LRU, so a slider moved on the Try it
 page costs feature extraction and one forward pass, not a checkpoint load.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ def run_try_sound(ctx: JobContext, p: TrySoundParams) -> dict:
         for volume in p.volumes:
             features = sound_features(sound, spec_at_volume(spec, volume), soundnet)
             for seed in p.seeds:
-                z_seed = sound_seed(sound.sha256, seed)
+                z_seed = sound_seed(sound.file.name, seed)  # the one rule: the stored path
                 image = generate_images(generator, features, seeds=[z_seed], device=device)[0]
                 relative = image_relative(sound.pk, ckpt.pk, volume, seed, p.clip)
                 write_png(media_path(relative), image, {  # atomic: the page polls for it

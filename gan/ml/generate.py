@@ -30,7 +30,15 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def sound_seed(sound_key: str, seed: int) -> int:
     """The noise seed of one (sound, seed) pair: a stable 63-bit hash, so every sound of an image set
     gets its own z (one shared z would make every image of a class alike and understate diversity in
-    IS and FID), and the same sound and seed always give the same image."""
+    IS and FID), and the same sound and seed always give the same image.
+
+    The one rule for `sound_key`: the sound file's media-relative path, everywhere (generation,
+    validation during training, Try it). Why the path and not a hash of the bytes: it is what every
+    stored sound has (a pair row holds a path, no hash; hashing each file at every validation would
+    read every sound again), it changes no image generated so far, and stored names already follow
+    the content (imports name files by their SHA-256, Try it stores one file per SHA-256), so the
+    same upload keeps its z. The same bytes stored twice (a dataset's sound uploaded to Try it) are
+    two files, with two z's."""
     digest = hashlib.sha256(f"{sound_key}\x00{int(seed)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
