@@ -17,7 +17,7 @@ every simulated rater comes from 127.0.0.1 and the saturation loop is faster tha
 CACHE_URL (e.g. redis://127.0.0.1:6379/1) is passed to the server when set, as in production.
 
 Export: 1,000,000 responses made with SQL, exported by the app's streaming CSV path
-(export_rows + stream_csv, what the staff download runs) in a fresh process, against PostgreSQL's
+(export_csv, what the staff downloads run: COPY by id ranges on PostgreSQL) in a fresh process, against PostgreSQL's
 own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
 process's peak resident-memory growth (VmHWM after the export minus before it).
 
@@ -349,14 +349,13 @@ class _NullSink:
 
 def export_child(study_id: int) -> None:
     """Runs in a fresh process: the app's streaming export to a null sink; prints JSON."""
-    from studies.export import stream_csv
     from studies.models import Study
-    from studies.selectors.export import EXPORT_HEADER, export_rows
+    from studies.selectors.export import export_csv
     study = Study.objects.get(pk=study_id)
     before = _peak_rss_kb()
     sink, rows = _NullSink(), 0
     start = time.perf_counter()
-    for chunk in stream_csv(EXPORT_HEADER, export_rows(study), lines_per_chunk=500):
+    for chunk in export_csv(study):
         sink.write(chunk)
         rows += chunk.count(b"\n")
     elapsed = time.perf_counter() - start

@@ -52,6 +52,11 @@ class BuildError(ValueError):
     """A study cannot be built from what was chosen (no common sounds, one class, no photos...)."""
 
 
+class NoRealPhotos(BuildError):
+    """Catch or practice trials of a correlation study need real photos the checkpoint's dataset
+    does not have (the demo then builds without them)."""
+
+
 class BadLink(StudyError):
     status = 400
     code = "bad_link"

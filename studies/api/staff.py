@@ -15,7 +15,7 @@ from ..errors import BuildError
 from ..export import stream_csv, table_to_csv_rows
 from ..models import Study
 from ..services.building import close_study, open_study
-from ..selectors.export import EXPORT_HEADER, export_rows
+from ..selectors.export import export_csv
 from ..selectors.results import study_results
 from .serializers import StudySerializer
 
@@ -31,13 +31,18 @@ class CSVRenderer(BaseRenderer):
         return json.dumps(data).encode() if not isinstance(data, (bytes, str)) else data
 
 
-def csv_response(header, rows, filename: str, *, excel: bool = False) -> StreamingHttpResponse:
-    """A streamed CSV download, UTF-8 and saying so (the default labels' '·' must not decode as
-    Latin-1). excel=True starts it with a byte-order mark: Excel reads UTF-8 only with one."""
-    response = StreamingHttpResponse(stream_csv(header, rows, lines_per_chunk=500, bom=excel),
-                                     content_type="text/csv; charset=utf-8")
+def csv_download(chunks, filename: str) -> StreamingHttpResponse:
+    """A streamed CSV download of encoded chunks, UTF-8 and saying so (the default labels' '·' must
+    not decode as Latin-1)."""
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def csv_response(header, rows, filename: str, *, excel: bool = False) -> StreamingHttpResponse:
+    """csv_download of (header, rows). excel=True starts it with a byte-order mark: Excel reads
+    UTF-8 only with one."""
+    return csv_download(stream_csv(header, rows, lines_per_chunk=500, bom=excel), filename)
 
 
 def wants_excel(request) -> bool:
@@ -83,8 +88,8 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
         """Every response in long format, streamed (constant memory). ?excel=1: with a UTF-8 byte-order mark."""
         study = self.get_object()
         include_preview = request.query_params.get("preview") == "1"
-        return csv_response(EXPORT_HEADER, export_rows(study, include_preview=include_preview),
-                            f"study-{study.pk}-responses.csv", excel=wants_excel(request))
+        return csv_download(export_csv(study, include_preview=include_preview, bom=wants_excel(request)),
+                            f"study-{study.pk}-responses.csv")
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="table.csv", renderer_classes=[CSVRenderer, JSONRenderer])

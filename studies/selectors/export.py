@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db import connection
+
+from ..export import stream_csv
 from ..models import Response, Study
+from .export_copy import copy_csv
 
 EXPORT_HEADER = [
     "response_id", "participant", "crowd_platform", "crowd_participant_id", "trial", "trial_role", "condition",
@@ -25,6 +29,21 @@ _EXPORT_FIELDS = [
 _TIMES = ("client_answered_at", "created_at", "sound_started_at", "sound_ended_at")
 
 
+def _responses(study: Study, include_preview: bool):
+    rows = Response.objects.filter(trial__study=study)
+    return rows if include_preview else rows.filter(participant__is_preview=False)
+
+
+def export_csv(study: Study, *, include_preview: bool = False, bom: bool = False) -> Iterator[bytes]:
+    """The export as CSV bytes, streamed: written by PostgreSQL's COPY there (export_copy, about ten
+    times faster than building the rows in Python), by `export_rows` + `stream_csv` elsewhere
+    (SQLite). The same file either way."""
+    if connection.vendor == "postgresql":
+        return copy_csv(_responses(study, include_preview), _EXPORT_FIELDS, EXPORT_HEADER, bom=bom)
+    return stream_csv(EXPORT_HEADER, export_rows(study, include_preview=include_preview), lines_per_chunk=500,
+                      bom=bom)
+
+
 def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int = 5000) -> Iterator[list]:
     """Every response in long format, one row per vote, streamed from the database in chunks.
 
@@ -33,9 +52,7 @@ def export_rows(study: Study, *, include_preview: bool = False, chunk_size: int 
     results tables count), `participant_code` is the rater's own completion code and
     `crowd_session_id` the platform session their crowd id is bound to (a crowd id seen with two
     sessions is two raters: the platform's submission names the real one)."""
-    rows = Response.objects.filter(trial__study=study)
-    if not include_preview:
-        rows = rows.filter(participant__is_preview=False)
+    rows = _responses(study, include_preview)
     times = [_EXPORT_FIELDS.index(name) for name in _TIMES]
     complete = _EXPORT_FIELDS.index("participant__completed_at")
     for row in rows.order_by("id").values_list(*_EXPORT_FIELDS).iterator(chunk_size=chunk_size):

@@ -7,6 +7,8 @@ from django.db import transaction
 
 from gan.models import Checkpoint
 
+from ..errors import NoRealPhotos
+
 from .building import build_correlation_study, build_rating_study, open_study
 from .participants import rater_link
 
@@ -35,9 +37,7 @@ def build_demo_studies(checkpoints: Sequence[Checkpoint], *, correlation_checkpo
         with transaction.atomic():
             correlation = build_correlation_study("Demo: correlation (Table 6)", correlated,
                                                   catch_trials=catch_trials, practice_trials=practice_trials, **common)
-    except ValueError as error:
-        if "real photos" not in str(error):
-            raise
+    except NoRealPhotos:
         correlation = build_correlation_study("Demo: correlation (Table 6)", correlated, catch_trials=0,
                                               practice_trials=0, **common)
     open_study(rating)
