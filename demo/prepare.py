@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.core.management import call_command
 
 from gan.models import Checkpoint, Dataset, GeneratedImage, TrainingRun
-from gan.services.generation import launch_generation
+from gan.services.generation import TABLE3_VOLUMES, launch_generation
 from gan.services.training import launch_training
 from jobs.follow import follow_job
 from studies.models import Study
@@ -82,7 +82,7 @@ def prepare_demo(*, quick: bool = False, out=None) -> dict:
     missing = [c for c in checkpoints.values() if not GeneratedImage.objects.filter(checkpoint=c).exists()]
     if missing:
         write("Generating images from the test sounds ...")
-        job = launch_generation(missing, volumes=(0.5, 1.0, 2.0, 3.0), seeds=(0,), enqueue=False)
+        job = launch_generation(missing, volumes=TABLE3_VOLUMES, seeds=(0,), enqueue=False)
         follow_job(job, inline=True, stdout=sink)
 
     if not Study.objects.filter(name__startswith="Demo:").exists():

@@ -11,7 +11,7 @@ from jobs.errors import JobError
 
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, GeneratedImage, TrainingRun
-from ..services.generation import launch_generation
+from ..services.generation import TABLE3_VOLUMES, launch_generation
 from ..services.training import launch_training
 from .choices import FEATURE_CHOICES, POOLING_CHOICES
 from .media import image, thumbnail
@@ -141,7 +141,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if not checkpoints:
             self.message_user(request, "None of these runs has a checkpoint yet.", messages.WARNING)
             return
-        job = launch_generation(checkpoints, volumes=(0.5, 1.0, 2.0, 3.0), user=request.user)
+        job = launch_generation(checkpoints, volumes=TABLE3_VOLUMES, user=request.user)
         self.message_user(request, f"Generation job #{job.pk} queued for {len(checkpoints)} checkpoint(s).")
 
 

@@ -17,6 +17,7 @@ from ..media_paths import media_path, media_relative
 from ..ml import metrics as scores
 from ..ml.device import resolve_device
 from ..ml.media import read_image
+from ..ml.paired_arrays import class_index
 from ..ml.classifiers import (load_domain_classifier, load_efficientnet_lite0, load_fid_feature_extractor,
                               load_inception_v3, train_domain_classifier)
 from ..ml.weights import WeightsMissing
@@ -46,7 +47,7 @@ def load_generated(checkpoint: Checkpoint, split: str, volume: float, seed: int,
     key = class_order_key(dataset.class_names)
     rows.sort(key=lambda r: key(r.sound_label, r.source_pair_id or r.pk))
     arrays = [read_image(media_path(row.image.name), channels=channels, channels_first=True) for row in rows]
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     images = np.stack(arrays) if arrays else np.empty((0, channels, 1, 1), np.uint8)
     return ImageSet(images, np.array([index[r.sound_label] for r in rows], dtype=np.int64),
                     f"{len(rows)} images of checkpoint {checkpoint.pk} (volume {volume:g}, seed {seed}, "
@@ -55,7 +56,7 @@ def load_generated(checkpoint: Checkpoint, split: str, volume: float, seed: int,
 
 def load_real(dataset: Dataset, split: str) -> ImageSet:
     pairs = real_pairs(dataset, split)
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     images = load_images(pairs, dataset.image_size, dataset.channels)
     return ImageSet(images, np.array([index[p.label] for p in pairs], dtype=np.int64),
                     f"{len(pairs)} real {split} images of {dataset.name}")
@@ -131,7 +132,7 @@ def fid_reference(dataset: Dataset, extractor) -> tuple[np.ndarray, np.ndarray]:
     digest = hashlib.sha1(json.dumps([p.pk for p in test] + [dataset.image_size, dataset.channels])
                           .encode()).hexdigest()[:12]
     path = media_path("classifiers") / dataset.name / f"fid-test-{digest}.npy"
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     labels = np.array([index[p.label] for p in test], dtype=np.int64)
     if path.is_file():
         return np.load(path), labels

@@ -16,6 +16,7 @@ from ..ml.device import resolve_device
 from ..ml.features import FeatureSpec
 from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
 from ..ml.media import write_png
+from ..ml.paired_arrays import class_index
 from ..models import Checkpoint, GeneratedImage
 from ..selectors.datasets import usable_pairs
 from ..services.features import features_for_pairs, soundnet_model, spec_at_volume
@@ -64,7 +65,7 @@ def _generate(ctx: JobContext, p: GenerateParams) -> dict:
         generator, state = load_generator(media_path(ckpt.path), device=device)
         spec = dataclasses.replace(FeatureSpec.from_dict(run.feature_spec), clip=p.clip)
         soundnet = soundnet_model(spec, device)
-        class_index = {n: i for i, n in enumerate(run.dataset.class_names)}
+        class_index_of = class_index(run.dataset.class_names)
         out_dir = media_path("generated") / f"job{ctx.job_id}" / f"ckpt{ckpt.pk}"
         by_volume = {}
         for volume in p.volumes:
@@ -90,7 +91,7 @@ def _generate(ctx: JobContext, p: GenerateParams) -> dict:
                         created += int(new)
             done += 1
             ctx.progress(done, total, message=f"checkpoint {ckpt.pk}, volume {volume:g}")
-        labels = [class_index[pair.label] for pair in pairs]
+        labels = [class_index_of[pair.label] for pair in pairs]
         first = by_volume[(p.volumes[0], p.seeds[0])]
         per_class = max(1, min(8, min(labels.count(i) for i in set(labels))))
         grid_path = out_dir / "class_grid.png"

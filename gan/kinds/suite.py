@@ -14,9 +14,9 @@ from jobs.models import Job
 from jobs.runner import ChildJobs
 
 from ..models import Checkpoint, Dataset, Split, TrainingRun
-from ..services.generation import launch_generation
+from ..services.generation import TABLE3_VOLUMES, launch_generation
 from ..services.scoring import EvaluationError, launch_evaluation
-from ..services.suite import TABLE3_VOLUMES, SuiteParams, build_plan
+from ..services.suite import SuiteParams, build_plan
 from ..services.training import launch_training
 from .suite_analysis import probe_ceilings, volume_sensitivity
 

@@ -7,6 +7,7 @@ import numpy as np
 from ..media_paths import media_path
 from ..ml.features import FeatureSpec
 from ..ml.media import read_image
+from ..ml.paired_arrays import class_index
 from ..ml.metrics import volume_change
 from ..ml.probe import linear_probe
 from ..models import Checkpoint, Dataset, GeneratedImage, Split
@@ -17,7 +18,7 @@ from .generate import distinct_sounds
 
 def _arrays(dataset: Dataset, split: str, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
     pairs = distinct_sounds(usable_pairs(dataset, split))
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     labels = np.array([index[p.label] for p in pairs], dtype=np.int64)
     if not pairs:
         return np.zeros((0, 1), np.float32), labels

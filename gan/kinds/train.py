@@ -11,7 +11,7 @@ from jobs.engine import JobCancelled, JobContext
 from ..media_paths import media_path, media_relative
 from ..ml import atomic
 from ..ml.checkpoint import latest_checkpoint
-from ..ml.paired_arrays import PairedArrays
+from ..ml.paired_arrays import PairedArrays, class_index
 from ..ml.features import FeatureSpec
 from ..ml.generate import plot_losses
 from ..ml.trainer import Trainer, TrainingDiverged
@@ -94,7 +94,7 @@ def training_data(run: TrainingRun, ctx: JobContext | None = None, split: str = 
 
     features = features_for_pairs(pairs, spec, progress=progress)
     images = load_images(pairs, model_cfg.image_size, model_cfg.channels)
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     labels = np.array([index[p.label] for p in pairs], dtype=np.int64)
     return PairedArrays(features, images, labels, list(dataset.class_names), sound_ids=[p.pk for p in pairs])
 

@@ -16,6 +16,7 @@ from jobs.engine import JobContext
 from ..ml import metrics as scores
 from ..ml.features import FeatureSpec
 from ..ml.generate import generate_images, sound_seed
+from ..ml.paired_arrays import class_index
 from ..models import TrainingRun
 from ..selectors.datasets import usable_pairs
 from ..services.features import features_for_pairs
@@ -30,7 +31,7 @@ def build_validator(run: TrainingRun, ctx: JobContext | None = None) -> Callable
     pairs = distinct_sounds(usable_pairs(dataset, settings_["split"]), settings_.get("max_sounds", 0))
     spec = FeatureSpec.from_dict(run.feature_spec)
     features = features_for_pairs(pairs, spec)
-    index = {name: i for i, name in enumerate(dataset.class_names)}
+    index = class_index(dataset.class_names)
     labels = np.array([index[p.label] for p in pairs], dtype=np.int64)
     z_seeds = [sound_seed(p.sound.name, 0) for p in pairs]
     classifier, _ = load_classifier(settings_["classifier"], dataset, ctx.log if ctx else print)

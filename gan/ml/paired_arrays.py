@@ -11,6 +11,12 @@ from typing import Any, Sequence
 import numpy as np
 
 
+def class_index(class_names: Sequence[str]) -> dict[str, int]:
+    """Class name -> its integer label: its position in the dataset's class list (the one map from
+    labels to the codes models, metrics and grids use)."""
+    return {name: i for i, name in enumerate(class_names)}
+
+
 class DatasetError(ValueError):
     """The paired arrays are unusable for training (shapes, dtypes, labels, too few classes)."""
 

@@ -5,6 +5,7 @@ from django.db.models import Count
 
 from ..csv_safety import csv_text
 from ..ml.cleaning import UNMAPPED
+from ..ml.paired_arrays import class_index
 from ..models import Dataset, PairStatus, Split
 
 
@@ -15,7 +16,7 @@ def usable_pairs(dataset: Dataset, split: str):
 
 def class_order_key(class_names):
     """Sort key (label, pk) -> the paper's order: class by class, in the dataset's class order."""
-    index = {name: i for i, name in enumerate(class_names)}
+    index = class_index(class_names)
     return lambda label, pk: (index.get(label, len(index)), pk)
 
 

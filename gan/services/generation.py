@@ -12,6 +12,9 @@ from ..models import Checkpoint, Split
 from ..selectors.datasets import usable_pairs
 from . import limits
 
+# The paper's Table 3: each test sound played at these volume factors (1.0 is the sound as recorded).
+TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
+
 
 @dataclass
 class GenerateParams:

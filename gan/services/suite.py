@@ -41,7 +41,6 @@ from . import limits
 from .scoring import CLASSIFIERS, EvaluationError, check_weights, class_index_map
 from .training import check_validation
 
-TABLE3_VOLUMES = (0.5, 1.0, 2.0, 3.0)
 CHILD_MODES = ("inline", "dispatch")
 PRESET_ALIASES = {"paper": "gpu"}   # the name the GPU preset had before it had a CPU sibling
 

@@ -105,3 +105,10 @@ def test_decode_images_resizes_converts_and_names_bad_files(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG garbage")
     with pytest.raises(DatasetError, match="cannot decode image .*broken.png"):
         decode_images([str(tmp_path / "broken.png")], size=32, channels=3)
+
+
+def test_class_index_is_the_position_in_the_class_list():
+    from gan.ml.paired_arrays import class_index
+
+    assert class_index(["dog", "cat", "bird"]) == {"dog": 0, "cat": 1, "bird": 2}
+    assert class_index([]) == {}
