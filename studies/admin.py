@@ -15,13 +15,14 @@ from django.utils.html import format_html
 from gan.models import Checkpoint
 from gan.staff_access import admin_view_requiring
 
-from .api.staff import csv_response, wants_excel
+from .api.staff import csv_download, csv_response, wants_excel
 from .charts import chart_context
 from .errors import BuildError
 from .export import table_to_csv_rows
 from .models import Condition, Participant, Response, Study, StudyKind, StudyState
 from .services.building import build_correlation_study, build_rating_study, close_study, open_study
-from .selectors.export import EXPORT_HEADER, export_rows
+from .services.building_kinds import build_pairwise_study, build_realism_study
+from .selectors.export import export_csv
 from .selectors.rater import rater_link
 from .selectors.results import study_results
 from .services.participants import preview_participant
@@ -34,13 +35,22 @@ class BuildStudyForm(forms.Form):
     checkpoints = forms.ModelMultipleChoiceField(
         queryset=Checkpoint.objects.annotate(n_images=Count("images")).filter(n_images__gt=0)
         .select_related("run").order_by("run__variant", "run_id", "step"),
-        help_text="Rating study: the conditions (Table 5 rows, in variant order). Correlation study: exactly one.")
+        help_text="Rating, realism and pairwise studies: the conditions (rows, in variant order; pairwise: at least "
+                  "two). Correlation study: exactly one.")
     sounds_per_class = forms.IntegerField(min_value=1, required=False, help_text="Empty: as many as every class has.")
     target_votes = forms.IntegerField(min_value=1, initial=10, help_text="Votes wanted per item.")
     trials_per_participant = forms.IntegerField(min_value=1, required=False,
                                                 help_text="Main trials per rater; empty: all of them.")
     catch_trials = forms.IntegerField(min_value=0, initial=2)
     practice_trials = forms.IntegerField(min_value=0, initial=1)
+    qualification_trials = forms.IntegerField(
+        min_value=0, initial=0, required=False, help_text="Realism study: known items shown first (real training photos and "
+                                          "scrambled images in turn); raters who fail them are screened out.")
+    stopping_half_width = forms.FloatField(
+        min_value=0.001, required=False, help_text="Realism and pairwise: close the study once every error / win-rate "
+                                                   "interval is within +- this (fixed now, before it opens). Empty: no rule.")
+    stopping_min_raters = forms.IntegerField(min_value=2, initial=5, required=False,
+                                             help_text="The stopping rule never closes before this many raters.")
     require_full_playback = forms.BooleanField(required=False, initial=True)
     title = forms.CharField(max_length=200, initial="Listening study", help_text="Shown to raters.")
     instructions = forms.CharField(widget=forms.Textarea, required=False, help_text="Empty: the default text.")
@@ -49,6 +59,8 @@ class BuildStudyForm(forms.Form):
         data = super().clean()
         if data.get("kind") == StudyKind.CORRELATION and len(data.get("checkpoints") or []) != 1:
             raise forms.ValidationError("A correlation study uses exactly one checkpoint.")
+        if data.get("kind") == StudyKind.PAIRWISE and len(data.get("checkpoints") or []) < 2:
+            raise forms.ValidationError("A pairwise study compares at least two checkpoints.")
         return data
 
 
@@ -143,7 +155,18 @@ class StudyAdmin(admin.ModelAdmin):
                                                   "practice_trials", "require_full_playback", "title",
                                                   "instructions")}
             try:
-                if data["kind"] == StudyKind.RATING:
+                stopping = ({"half_width": data["stopping_half_width"], "min_raters": data["stopping_min_raters"] or 5}
+                            if data.get("stopping_half_width") else None)
+                if data["kind"] == StudyKind.REALISM:
+                    common.pop("practice_trials")
+                    study = build_realism_study(data["name"], list(data["checkpoints"]), target_votes=data["target_votes"],
+                                                qualification_trials=data["qualification_trials"] or 0,
+                                                stopping=stopping, created_by=request.user, **common)
+                elif data["kind"] == StudyKind.PAIRWISE:
+                    study = build_pairwise_study(data["name"], list(data["checkpoints"]),
+                                                 target_votes=data["target_votes"], stopping=stopping,
+                                                 created_by=request.user, **common)
+                elif data["kind"] == StudyKind.RATING:
                     study = build_rating_study(data["name"], list(data["checkpoints"]), target_votes=data["target_votes"],
                                                created_by=request.user, **common)
                 else:
@@ -182,8 +205,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def responses_csv_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)
-        return csv_response(EXPORT_HEADER, export_rows(study), f"study-{study.pk}-responses.csv",
-                            excel=wants_excel(request))
+        return csv_download(export_csv(study, bom=wants_excel(request)), f"study-{study.pk}-responses.csv")
 
     def table_csv_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from .design import Slot, choose_sides, pick_balanced
 from .errors import StudyBusy, StudyFull, TooManyFromAddress
-from .models import Assignment, AssignmentState, Participant, Study, StudyKind, StudyState, Trial, TrialRole
+from .models import Assignment, AssignmentState, Participant, Study, StudyState, Trial, TrialRole
 
 log = logging.getLogger(__name__)
 RESERVE_ROUNDS = 3          # a join retries the trials another rater took meanwhile this often
@@ -85,11 +85,12 @@ def main_slots(study: Study, *, exclude_trials=(), with_room: bool = True) -> li
         rows = rows.filter(load__lt=study.target_votes_per_item)
     if exclude_trials:
         rows = rows.exclude(pk__in=list(exclude_trials))
-    fields = ("pk", "condition_id", "stimulus__sound_label", "stimulus__source_sound", "stimulus_id", "load",
-              "left_load")
-    return [Slot(trial=pk, condition=condition, sound_class=label, item=sound or f"stimulus-{stimulus}", load=load,
-                 left_load=left)
-            for pk, condition, label, sound, stimulus, load, left in rows.values_list(*fields)]
+    fields = ("pk", "condition_id", "other_condition_id", "stimulus__sound_label", "stimulus__source_sound",
+              "stimulus_id", "load", "left_load")
+    # A pairwise trial's condition is its pair of models, so raters see every pair equally often.
+    return [Slot(trial=pk, condition=(condition, other) if other else condition, sound_class=label,
+                 item=sound or f"stimulus-{stimulus}", load=load, left_load=left)
+            for pk, condition, other, label, sound, stimulus, load, left in rows.values_list(*fields)]
 
 
 def _take_slots(study: Study, trial_ids: list[int], left_ids: set[int]) -> list[int]:
@@ -161,7 +162,7 @@ def assign_participant(participant: Participant, *, now=None) -> int:
     practice = [pk for pk, role in roles if role == TrialRole.PRACTICE]
     catch = [pk for pk, role in roles if role == TrialRole.CATCH]
     extra_sides = (choose_sides([Slot(pk, None, None, pk) for pk in practice + catch], rng)
-                   if study.kind == StudyKind.CORRELATION else {})  # balanced within the rater, at random
+                   if study.shows_two_images else {})  # balanced within the rater, at random
     all_main = main_slots(study, with_room=False)
     wanted = study.trials_per_participant or len(all_main)
     candidates = all_main if participant.is_preview else [
@@ -179,7 +180,7 @@ def assign_participant(participant: Participant, *, now=None) -> int:
         picked = pick_balanced(candidates, wanted - len(held), rng, held=held)
         if not picked:
             break
-        sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
+        sides = choose_sides(picked, rng) if study.shows_two_images else {}
         if not held:  # first round: lay out the whole order, practice first
             mixed = [("main", s) for s in picked] + [("catch", pk) for pk in catch]
             rng.shuffle(mixed)
@@ -258,7 +259,7 @@ def _top_up(participant: Participant, now, *, until, limit: int | None = None) -
         return
     last = Assignment.objects.filter(participant=participant).order_by("-position").values_list(
         "position", flat=True).first() or 0
-    sides = choose_sides(picked, rng) if study.kind == StudyKind.CORRELATION else {}
+    sides = choose_sides(picked, rng) if study.shows_two_images else {}
     _reserve(participant, picked, list(range(last + 1, last + 1 + len(picked))), sides, until)
 
 

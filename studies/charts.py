@@ -34,11 +34,18 @@ def chart_context(results: dict) -> dict:
     needed = progress["votes_needed"] or 1
     context = {"results": results, "progress": progress, "screening": results["screening"],
                "progress_pct": min(100.0, 100.0 * progress["votes"] / needed), "table": results["table"],
-               "table_note": results["table_note"], "rows5": [], "overall6": None, "classes6": []}
+               "table_note": results["table_note"], "rows5": [], "overall6": None, "classes6": [],
+               "realism_rows": [], "pairwise": None, "stopping": results.get("stopping"),
+               "planning": results.get("planning") or []}
     table = results["table"]
     if table and table["kind"] == "table5":
         context["rows5"] = _table5_rows(table)
     elif table and table["kind"] == "table6":
         context["overall6"] = _share_row(table["overall"])
         context["classes6"] = [_share_row(row) for row in table["per_class"]]
+    elif table and table["kind"] == "realism":  # bars on the 0-1 error scale; 50% = indistinguishable
+        context["realism_rows"] = [{**row, "error_pct": 100 * row["error"]} for row in table["rows"]]
+    elif table and table["kind"] == "pairwise":
+        context["pairwise"] = {"strengths": sorted(table["strengths"], key=lambda r: (r["rank"] is None, r["rank"] or 0)),
+                               "pairs": [{**row, "win_pct": 100 * row["a_win_rate"]} for row in table["pairs"]]}
     return context

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gan.csv_safety import ESCAPE_PREFIX, FORMULA_TRIGGERS, escape_csv_cell  # noqa: F401 (the project's one escaper)
+from studies.pairwise import PairRow, Strength
+from studies.realism import RealismRow, RealShares
 from studies.stats import AnswerShares, ConditionSummary, PairwiseComparison
 
 
@@ -63,12 +65,14 @@ def stream_csv(header: Sequence, rows: Iterable, *, escape: bool = True, lines_p
 
 
 # ------------------------------------------------------------------ results tables -> rows
-_LIST_SECTIONS = {"table5": ("conditions", "pairwise"), "table6": ("overall", "per_class")}
+_LIST_SECTIONS = {"table5": ("conditions", "pairwise"), "table6": ("overall", "per_class"),
+                  "realism": ("rows", "real"), "pairwise": ("strengths", "pairs")}
 _SECTION_FIELDS = {  # the header even when a section has no rows (one condition: no pairs)
     section: [f.name for f in dataclasses.fields(row_type)]
     for section, row_type in (("conditions", ConditionSummary), ("pairwise", PairwiseComparison),
-                              ("overall", AnswerShares), ("per_class", AnswerShares))}
-_SUMMARY_SKIP = {"table5": {"conditions", "pairwise"}, "table6": {"overall", "per_class"}}
+                              ("overall", AnswerShares), ("per_class", AnswerShares), ("rows", RealismRow),
+                              ("real", RealShares), ("strengths", Strength), ("pairs", PairRow))}
+_SUMMARY_SKIP = {kind: set(sections) for kind, sections in _LIST_SECTIONS.items()}
 LONG_HEADER = ["section", "row", "metric", "value"]
 
 
@@ -76,8 +80,9 @@ def _as_dict(table: Any) -> dict:
     if hasattr(table, "to_dict"):
         table = table.to_dict()
     if not isinstance(table, Mapping) or table.get("kind") not in _LIST_SECTIONS:
-        raise ValueError("table_to_csv_rows expects a Table5Result / Table6Result or its to_dict(); "
-                         f"got {type(table).__name__} without kind 'table5' or 'table6'")
+        raise ValueError("table_to_csv_rows expects a Table5Result / Table6Result / RealismResult / PairwiseResult "
+                         f"or its to_dict(); got {type(table).__name__} without kind 'table5' or 'table6' (or 'realism', "
+                         "'pairwise')")
     return dict(table)
 
 
@@ -114,7 +119,8 @@ def table_to_csv_rows(table: Any, section: str | None = None) -> tuple[list[str]
     """(header, rows) of a Table 5 / Table 6 result, ready for ``stream_csv(*...)``.
 
     section=None: every number in long format, columns ``section, row, metric, value``.
-    section="conditions" | "pairwise" (Table 5), "overall" | "per_class" (Table 6): that part wide,
+    section="conditions" | "pairwise" (Table 5), "overall" | "per_class" (Table 6), "rows" | "real"
+    (realism), "strengths" | "pairs" (pairwise): that part wide,
     one row per condition / comparison / class, columns named as in ``to_dict()``.
     section="summary": the scalar results (alpha, totals, methods, screening) as metric, value.
     """

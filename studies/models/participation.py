@@ -121,16 +121,23 @@ class Choice(models.TextChoices):
     LEFT = "left", "Left image"
     RIGHT = "right", "Right image"
     NEITHER = "neither", "Neither"
+    REAL = "real", "Real photo (realism)"
+    FAKE = "fake", "Made by computer (realism)"
 
 
 class ChosenRole(models.TextChoices):
+    """Which image was chosen, side-free. Pairwise study: positive = the trial's `condition`'s image,
+    negative = its `other_condition`'s, neither = no difference. Realism: the answer itself."""
+
     POSITIVE = "positive", "Image from the heard sound"
     NEGATIVE = "negative", "Image from another class's sound"
     NEITHER = "neither", "Neither"
+    REAL = "real", "Called a real photo"
+    FAKE = "fake", "Called made by computer"
 
 
 class Response(models.Model):
-    """One answer. Exactly one of `rating` (rating study) or `choice` (correlation study) is set."""
+    """One answer. Exactly one of `rating` (rating study) or `choice` (the other kinds) is set."""
 
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="response")
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses")
@@ -160,7 +167,7 @@ class Response(models.Model):
             models.UniqueConstraint(fields=["participant", "trial"], name="response_one_per_trial"),
             models.CheckConstraint(condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)),
                                    name="response_rating_1_5"),
-            models.CheckConstraint(condition=Q(choice__in=["", "left", "right", "neither"]),
+            models.CheckConstraint(condition=Q(choice__in=["", "left", "right", "neither", "real", "fake"]),
                                    name="response_choice_valid"),
             models.CheckConstraint(
                 condition=(Q(rating__isnull=False) & Q(choice="") & Q(chosen_role=""))

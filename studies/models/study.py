@@ -18,6 +18,12 @@ def new_completion_code() -> str:
 class StudyKind(models.TextChoices):
     RATING = "rating", "Rate one image 1-5 (Table 5)"
     CORRELATION = "correlation", "Pick the image that fits the sound, or neither (Table 6)"
+    REALISM = "realism", "Real photo or made by computer? (error rates, HYPE-infinity)"
+    PAIRWISE = "pairwise", "Which of two models' images fits the sound better? (Bradley-Terry)"
+
+
+# Kinds whose trials show two images side by side (sides are balanced at assignment time).
+TWO_IMAGE_KINDS = (StudyKind.CORRELATION, StudyKind.PAIRWISE)
 
 
 class StudyState(models.TextChoices):
@@ -34,6 +40,14 @@ DEFAULT_INSTRUCTIONS = {
     StudyKind.CORRELATION: (
         "You will hear a short sound and see two pictures. Choose the picture that fits the sound, or "
         "'Neither' if neither fits. Listen to the whole sound first."
+    ),
+    StudyKind.REALISM: (
+        "You will hear a short sound and see one picture. Some pictures are real photos, others were made by a "
+        "computer. Say whether you think the picture is a real photo or made by a computer."
+    ),
+    StudyKind.PAIRWISE: (
+        "You will hear a short sound and see two pictures. Choose the picture that fits the sound better, or "
+        "'No difference' if you cannot choose. Listen to the whole sound first."
     ),
 }
 
@@ -107,6 +121,10 @@ class Study(models.Model):
     @property
     def is_rating(self) -> bool:
         return self.kind == StudyKind.RATING
+
+    @property
+    def shows_two_images(self) -> bool:
+        return self.kind in TWO_IMAGE_KINDS
 
     @property
     def effective_instructions(self) -> str:

@@ -59,11 +59,17 @@ class Trial(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
     stimulus = models.ForeignKey(Stimulus, on_delete=models.CASCADE, related_name="trials")
     condition = models.ForeignKey(Condition, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="trials")
+                                  related_name="trials",
+                                  help_text="The model shown (pairwise: the one in `image`); empty for a real photo.")
+    other_condition = models.ForeignKey(
+        Condition, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Pairwise study: the model whose image is `other_image`.")
     role = models.CharField(max_length=8, choices=TrialRole.choices, default=TrialRole.MAIN)
     catch_expectation = models.CharField(
         max_length=16, blank=True,
-        help_text="Catch trials: 'low_rating' (broken image) or 'positive' (real photo of the right class).")
+        help_text="Catch trials: 'low_rating' (broken image), 'positive' (real photo of the right class, or in a "
+                  "pairwise study the unbroken image), 'fake' or 'real' (realism); also set on realism "
+                  "qualification (practice) trials, whose known answers screen raters.")
     vote_count = models.PositiveIntegerField(default=0, help_text="Answers from non-preview raters.")
     # Kept by studies.assignment in the same transactions that change assignments, so a join reads
     # the loads of a study's trials in one small query instead of counting its assignments.
@@ -79,7 +85,7 @@ class Trial(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(role__in=TrialRole.values), name="trial_role_valid"),
             models.CheckConstraint(
-                condition=~Q(role="catch") | Q(catch_expectation__in=["low_rating", "positive"]),
+                condition=~Q(role="catch") | Q(catch_expectation__in=["low_rating", "positive", "real", "fake"]),
                 name="trial_catch_has_expectation"),
             models.UniqueConstraint(fields=["study", "stimulus", "condition"], name="trial_unique_item"),
             models.CheckConstraint(condition=Q(left_load__lte=models.F("load")), name="trial_left_load_within_load"),

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Assignment, AssignmentState, Participant, StudyKind, StudyState, Trial, TrialRole
+from ..models import Assignment, AssignmentState, Participant, StudyState, Trial, TrialRole
 
 PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 MTURK_SUBMIT_HOSTS = ("www.mturk.com", "workersandbox.mturk.com")
@@ -84,7 +84,7 @@ def trial_payload(participant: Participant, trial: dict) -> dict:
     base = reverse("studies:media", args=[participant.token, key, "sound"])[: -len("sound")]
     payload = {"id": key, "practice": role == TrialRole.PRACTICE, "sound_url": base + "sound",
                "sound_seconds": round(seconds, 3)}
-    if participant.study.kind == StudyKind.RATING:
+    if not participant.study.shows_two_images:
         payload["image_url"] = base + "image"
     else:
         payload["left_image_url"], payload["right_image_url"] = base + "left", base + "right"

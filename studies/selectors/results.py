@@ -10,6 +10,11 @@ from django.db.models import Count, Q
 from ..models import ChosenRole, Participant, Response, Study, StudyKind, Trial, TrialRole
 from ..records import StatsInputError
 from ..stats import ScreeningRule, apply_screening, table5, table6
+from .kinds import KINDS_BEYOND_THE_PAPER, pairwise_votes, planning_report, realism_votes, stopping_status, table_for
+
+# Trials whose known answer screens raters: catch trials, and a realism study's qualification trials
+# (practice trials shown first, with a known answer).
+_KNOWN = Q(role=TrialRole.CATCH) | (Q(role=TrialRole.PRACTICE) & Q(catch_expectation__in=["real", "fake"]))
 
 N_BOOT = 2000
 SEED = 0
@@ -27,18 +32,23 @@ def _counted(study: Study):
 
 
 def catch_results(study: Study) -> list[dict]:
-    rows = _counted(study).filter(trial__role=TrialRole.CATCH).values_list(
+    known = Trial.objects.filter(_KNOWN, study=study)
+    rows = _counted(study).filter(trial__in=known).values_list(
         "participant_id", "trial__catch_expectation", "rating", "chosen_role")
     results = []
     for rater, expectation, rating, chosen in rows:
-        passed = (rating is not None and rating <= study.catch_max_rating) if expectation == "low_rating" \
-            else chosen == ChosenRole.POSITIVE
+        if expectation == "low_rating":
+            passed = rating is not None and rating <= study.catch_max_rating
+        elif expectation in ("real", "fake"):  # realism: the known answer itself
+            passed = chosen == expectation
+        else:
+            passed = chosen == ChosenRole.POSITIVE
         results.append({"rater": rater, "passed": bool(passed)})
     return results
 
 
 def screening_rule(study: Study) -> ScreeningRule:
-    has_catch = Trial.objects.filter(study=study, role=TrialRole.CATCH).exists()
+    has_catch = Trial.objects.filter(_KNOWN, study=study).exists()
     return ScreeningRule(min_catch_accuracy=study.min_catch_accuracy, min_catch_trials=1 if has_catch else 0)
 
 
@@ -80,13 +90,20 @@ def progress(study: Study) -> dict:
 
 def study_results(study: Study) -> dict:
     """Everything the results page, the API and the table CSV show, JSON-ready."""
-    records = votes(study) if study.kind == StudyKind.RATING else answers(study)
+    if study.kind == StudyKind.REALISM:
+        records = realism_votes(_counted(study))
+    elif study.kind == StudyKind.PAIRWISE:
+        records = pairwise_votes(_counted(study))
+    else:
+        records = votes(study) if study.kind == StudyKind.RATING else answers(study)
     screened = apply_screening(records, catch_results(study), screening_rule(study))
     result = {"study": {"id": study.pk, "name": study.name, "kind": study.kind, "state": study.state},
               "progress": progress(study), "screening": screened.report.to_dict(), "table": None,
               "table_note": None}
     try:
-        if study.kind == StudyKind.RATING:
+        if study.kind in KINDS_BEYOND_THE_PAPER:
+            table = table_for(study, screened.records, screened.report)
+        elif study.kind == StudyKind.RATING:
             order = list(study.conditions.order_by("position").values_list("label", flat=True))
             table = table5(screened.records, order, screening=screened.report)
         else:
@@ -94,6 +111,9 @@ def study_results(study: Study) -> dict:
         result["table"] = table.to_dict()
     except StatsInputError as error:  # e.g. no votes yet: the page says so instead of failing
         result["table_note"] = str(error)
+    if study.kind in KINDS_BEYOND_THE_PAPER:
+        result["stopping"] = stopping_status(study, result["table"], screened.report.raters_after)
+        result["planning"] = planning_report(screened.records, study.kind) if screened.records else []
     return result
 
 

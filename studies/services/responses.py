@@ -157,7 +157,10 @@ def _check_content(participant: Participant, target: dict, answer: SubmittedAnsw
             raise BadAnswer("This study asks for a rating from 1 to 5, not a choice.", fields={"rating": "required"})
         if not 1 <= answer.rating <= 5:
             raise BadAnswer(f"A rating must be 1 to 5, got {answer.rating}.", fields={"rating": "out of range"})
-    elif answer.rating is not None or answer.choice not in Choice.values:
+    elif study.kind == StudyKind.REALISM:
+        if answer.rating is not None or answer.choice not in (Choice.REAL, Choice.FAKE):
+            raise BadAnswer("This study asks for an answer: real or fake.", fields={"choice": "required"})
+    elif answer.rating is not None or answer.choice not in (Choice.LEFT, Choice.RIGHT, Choice.NEITHER):
         raise BadAnswer("This study asks for a choice: left, right or neither.", fields={"choice": "required"})
     if answer.play_count < 1:
         raise BadAnswer("The sound must be played before answering.", fields={"play_count": "must be at least 1"})
@@ -213,8 +216,8 @@ def _check_playback(participant: Participant, target: dict, answer: SubmittedAns
 def _chosen_role(positive_side: str, choice: str) -> str:
     if not choice:
         return ""
-    if choice == Choice.NEITHER:
-        return ChosenRole.NEITHER
+    if choice in (Choice.NEITHER, Choice.REAL, Choice.FAKE):  # realism: the answer is side-free already
+        return choice
     return ChosenRole.POSITIVE if choice == positive_side else ChosenRole.NEGATIVE
 
 

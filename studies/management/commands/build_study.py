@@ -1,14 +1,17 @@
-"""Build a rating or correlation study from checkpoints' generated images (optionally open it).
+"""Build a rating, correlation, realism or pairwise study from checkpoints' generated images (optionally open it).
 
     manage.py build_study rating --checkpoints 3,5,8 --name "Ablation" --target-votes 10 --open
     manage.py build_study correlation --checkpoints 8 --name "Sound-image fit" --open
-    manage.py build_study demo --checkpoints 3,5,8       # both studies, opened, with rater links
+    manage.py build_study realism --checkpoints 5,8 --qualification-trials 4 --stop-half-width 0.05 --open
+    manage.py build_study pairwise --checkpoints 3,5,8 --open
+    manage.py build_study demo --checkpoints 3,5,8       # both paper studies, opened, with rater links
 """
 from django.core.management.base import BaseCommand, CommandError
 
 from gan.models import Checkpoint
 from studies.errors import BuildError
-from studies.services import build_correlation_study, build_demo_studies, build_rating_study, open_study, rater_link
+from studies.services import (build_correlation_study, build_demo_studies, build_pairwise_study, build_rating_study,
+                              build_realism_study, open_study, rater_link)
 
 
 def _checkpoints(raw: str) -> list[Checkpoint]:
@@ -24,10 +27,11 @@ def _checkpoints(raw: str) -> list[Checkpoint]:
 
 
 class Command(BaseCommand):
-    help = "Build a human-evaluation study (rating = Table 5, correlation = Table 6, demo = both) from generated images."
+    help = ("Build a human-evaluation study (rating = Table 5, correlation = Table 6, realism = real or fake error "
+            "rates, pairwise = Bradley-Terry ranking, demo = the paper's two) from generated images.")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=["rating", "correlation", "demo"])
+        parser.add_argument("kind", choices=["rating", "correlation", "realism", "pairwise", "demo"])
         parser.add_argument("--checkpoints", required=True, help="Comma-separated checkpoint ids, Table 5 order.")
         parser.add_argument("--name", default="", help="Staff-facing name (default from the kind).")
         parser.add_argument("--sounds-per-class", type=int, default=None)
@@ -35,6 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--trials-per-participant", type=int, default=None)
         parser.add_argument("--catch-trials", type=int, default=2)
         parser.add_argument("--practice-trials", type=int, default=1)
+        parser.add_argument("--qualification-trials", type=int, default=0,
+                            help="Realism: known items shown first; raters who fail them are screened out.")
+        parser.add_argument("--stop-half-width", type=float, default=None,
+                            help="Realism / pairwise: close once every error / win-rate interval is within +- this.")
+        parser.add_argument("--stop-min-raters", type=int, default=5, help="The stopping rule's fewest raters.")
         parser.add_argument("--no-full-playback", action="store_true", help="Accept answers before the sound ends.")
         parser.add_argument("--open", action="store_true", help="Open the study for raters at once.")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="For the printed rater link.")
@@ -51,7 +60,16 @@ class Command(BaseCommand):
                     self.stdout.write(f"{kind} study #{entry['study'].pk} open: {entry['link']}")
                 return
             common["require_full_playback"] = not options["no_full_playback"]
-            if options["kind"] == "rating":
+            stopping = ({"half_width": options["stop_half_width"], "min_raters": options["stop_min_raters"]}
+                        if options["stop_half_width"] is not None else None)
+            if options["kind"] == "realism":
+                common.pop("practice_trials")
+                study = build_realism_study(options["name"] or "Realism study", checkpoints, stopping=stopping,
+                                            qualification_trials=options["qualification_trials"], **common)
+            elif options["kind"] == "pairwise":
+                study = build_pairwise_study(options["name"] or "Pairwise study", checkpoints, stopping=stopping,
+                                             **common)
+            elif options["kind"] == "rating":
                 study = build_rating_study(options["name"] or "Rating study", checkpoints, **common)
             else:
                 if len(checkpoints) != 1:

@@ -20,6 +20,7 @@
   const audio = $("audio");
   const answers = $("answers");
   const isRating = config.kind === "rating";
+  const singleImage = config.kind === "rating" || config.kind === "realism";   // one picture per trial
   const FETCH_TIMEOUT_MS = 10000;
   const SESSION_EVERY_MS = 4 * 60 * 1000;   // keeps this rater's trials reserved while the page is open
   const MAX_BACKOFF_MS = 60000;
@@ -132,7 +133,7 @@
     $("trial").hidden = false;
     $("practice-label").hidden = !trial.practice;
     audio.src = local(trial.sound_url);
-    if (isRating) {
+    if (singleImage) {
       $("image").src = local(trial.image_url);
     } else {
       $("left-image").src = local(trial.left_image_url);
@@ -358,7 +359,10 @@
     const key = event.key;
     if (key === " " || key === "p" || key === "P") { event.preventDefault(); play(); return; }
     if (isRating && /^[1-5]$/.test(key)) { event.preventDefault(); answer(Number(key)); return; }
-    if (!isRating) {
+    if (config.kind === "realism") {
+      const choice = { r: "real", R: "real", f: "fake", F: "fake" }[key];
+      if (choice) { event.preventDefault(); answer(choice); }
+    } else if (!isRating) {
       const choice = { ArrowLeft: "left", ArrowRight: "right", ArrowDown: "neither", n: "neither", N: "neither" }[key];
       if (choice) { event.preventDefault(); answer(choice); }
     }
