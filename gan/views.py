@@ -39,17 +39,24 @@ def staff_media(request, path):
     return response
 
 
+def table1_csv_response(dataset: Dataset) -> HttpResponse:
+    """Table 1 of a dataset as a CSV download (this view and the staff API's)."""
+    response = HttpResponse(table1_csv(dataset), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{dataset.name}-table1.csv"'
+    return response
+
+
 @require_GET
 @staff_permission_required("gan.view_dataset", "gan.view_pair")
 def dataset_table1(request, dataset_id):
     """Table 1 of a dataset (pairs per class, kept / discarded, discard rate) as JSON, or CSV with
-    ?format=csv. Staff only, like the admin pages that link here."""
+    ?as=csv, the query parameter of every CSV the platform serves (the API's: DRF keeps ?format= for
+    its own renderers). ?format=csv stays an alias: the admin linked this page with it, and a staff
+    member may have bookmarked that link. Staff only, like the admin pages that link here."""
     dataset = Dataset.objects.filter(pk=dataset_id).first()
     if dataset is None:
         return JsonResponse({"error": f"dataset #{dataset_id} does not exist"}, status=404)
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(table1_csv(dataset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-table1.csv"'
-        return response
+    if request.GET.get("as") == "csv" or request.GET.get("format") == "csv":
+        return table1_csv_response(dataset)
     return JsonResponse({"dataset": dataset.name, "cleaning": dataset.info.get("cleaning"),
                          "split": dataset.info.get("split"), "rows": table1(dataset)})

@@ -18,7 +18,7 @@ from jobs.errors import JobError
 from ..media_paths import media_path
 from ..ml.media import DEFAULT_MAX_PIXELS
 from ..models import ClassMap, Dataset, ImportRecord, Pair, PairStatus
-from ..selectors.datasets import table1
+from ..selectors.datasets import TABLE1_TITLE, table1
 from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning
 from ..services.ingest import UPLOADS_FOLDER, launch_video_import
 from ..services.manifest_import import launch_manifest_import
@@ -82,7 +82,7 @@ def table1_html(dataset) -> str:
     return format_html(
         '<table><thead><tr><th>class</th><th>pairs</th><th>kept</th><th>discarded</th><th>pending</th>'
         '<th>discard rate</th></tr></thead><tbody>{}</tbody></table>'
-        '<p><a href="{}?format=csv">CSV</a> · <a href="{}">JSON</a></p>', body, url, url)
+        '<p><a href="{}?as=csv">CSV</a> · <a href="{}">JSON</a></p>', body, url, url)
 
 
 @admin.register(Dataset)
@@ -221,7 +221,7 @@ class DatasetAdmin(admin.ModelAdmin):
             reverse("admin:gan_dataset_clean", args=[dataset.pk]), reverse("admin:gan_dataset_split", args=[dataset.pk]),
             pairs, dataset.pk)
 
-    @admin.display(description="Table 1 (pairs per class)")
+    @admin.display(description=TABLE1_TITLE)
     def table_1(self, dataset):
         return table1_html(dataset)
 

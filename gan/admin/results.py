@@ -15,7 +15,7 @@ from jobs.models import Job
 from ..models import Dataset, Evaluation
 from ..reports import ReportError, dataset_report, ladder_chart, suite_report, suites_of
 from ..reports.formats import to_csv, to_latex, to_markdown
-from ..reports.tables import METRIC_TITLES
+from ..reports.tables import METRIC_TITLES, CountTable
 from ..services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
 from .choices import CLASSIFIER_CHOICES, FEATURE_CHOICES
 from .media import media_url
@@ -52,7 +52,7 @@ def _report_response(report, fmt: str, filename: str):
 def html_tables(report) -> list[dict]:
     """The report's tables as header + rows of text cells, for the template."""
     counts = report.table1
-    tables = [{"title": "Table 1. Pairs per class", "head": ["class", *counts.columns],
+    tables = [{"title": CountTable.TITLE, "head": ["class", *counts.columns],
                "rows": [[name, *(counts.counts[name].get(c, 0) for c in counts.columns)] for name in counts.classes]
                + [["total", *counts.totals().values()]], "notes": []}]
     for table in report.tables:

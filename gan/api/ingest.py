@@ -1,6 +1,5 @@
 """Data ingest in the staff API: each dataset's Table 1 (pairs per class, kept / discarded, discard
 rate; JSON or CSV), how it was cleaned and split, and what the imports did with each source file."""
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -8,7 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ..models import Dataset, ImportRecord, ImportStatus
-from ..selectors.datasets import table1, table1_csv
+from ..selectors.datasets import table1
+from ..views import table1_csv_response
 
 
 class DatasetIngestSerializer(serializers.ModelSerializer):
@@ -49,9 +49,7 @@ class DatasetIngestViewSet(viewsets.ReadOnlyModelViewSet):
     def table1(self, request, pk=None):
         dataset = self.get_object()
         if request.query_params.get("as") == "csv":
-            response = HttpResponse(table1_csv(dataset), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{dataset.name}-table1.csv"'
-            return response
+            return table1_csv_response(dataset)
         return Response({"dataset": dataset.name, "rows": table1(dataset)})
 
     @extend_schema(responses=ImportRecordSerializer(many=True),

@@ -7,7 +7,7 @@ the classifier and split convention.
 from __future__ import annotations
 
 from ..csv_safety import csv_text
-from .tables import METRIC_TITLES, Report, Row, Table
+from .tables import METRIC_TITLES, CountTable, Report, Row, Table
 
 CSV_HEADER = ["dataset", "suite_job", "table", "row", "label", "metric", "value", "std", "n", "classifier",
               "order", "splits", "order_seed", "variant", "feature", "run_id", "checkpoint_id",
@@ -58,7 +58,7 @@ def to_markdown(report: Report) -> str:
            + (f" (suite #{report.suite_job_id}, {report.preset} preset)" if report.suite_job_id else ""), ""]
     for note in report.notes:
         out.append(f"> {note}")
-    out += ["", "## Table 1. Pairs per class", "", "| class | " + " | ".join(report.table1.columns) + " |",
+    out += ["", f"## {CountTable.TITLE}", "", "| class | " + " | ".join(report.table1.columns) + " |",
             "|---" * (len(report.table1.columns) + 1) + "|"]
     for name in report.table1.classes:
         out.append(f"| {_md_escape(name)} | "

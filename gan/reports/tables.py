@@ -125,6 +125,8 @@ class Table:
 class CountTable:
     """Table 1: pairs per class and split (and how many cleaning discarded)."""
 
+    TITLE = "Table 1. Pairs per class and split"  # the cleaning's own is selectors.datasets.TABLE1_TITLE
+
     classes: list[str]
     columns: list[str]
     counts: dict[str, dict[str, int]]

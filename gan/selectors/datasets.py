@@ -28,6 +28,12 @@ def real_pairs(dataset: Dataset, split: str) -> list:
     return sorted(pairs, key=lambda p: key(p.label, p.pk))
 
 
+# Two tables answer the paper's Table 1 ("number of training data in different classes"); each has
+# one title wherever it is shown. This one is the cleaning's (admin, API, `manage.py table1`); the
+# report's, per split, is reports.tables.CountTable.TITLE.
+TABLE1_TITLE = "Table 1. Pairs per class, kept and discarded by cleaning"
+
+
 def table1(dataset: Dataset) -> list[dict]:
     """The paper's Table 1 for a dataset: pairs per class, kept and discarded, and the discard rate
     (pending = not cleaned yet). The last row is the total."""

@@ -34,7 +34,7 @@ def table1(*args):
 
 def test_table1_before_the_split_warns_that_the_test_split_is_empty(dataset):
     out, err = table1("pets")
-    assert out.startswith("Table 1: dataset 'pets' (not cleaned yet)")
+    assert out.startswith("Table 1. Pairs per class, kept and discarded by cleaning: dataset 'pets' (not cleaned yet)")
     lines = out.splitlines()
     assert lines[2].split() == ["dog", "6", "6", "0", "0", "0.0%"]
     assert lines[3].split() == ["violin", "2", "2", "0", "0", "0.0%"]

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from gan.selectors.datasets import split_table, split_warnings, table1, table1_csv
+from gan.selectors.datasets import TABLE1_TITLE, split_table, split_warnings, table1, table1_csv
 
 from ._ingest_common import dataset_named
 from ._tables import split_lines, table1_lines, write_warnings
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             cleaning = dataset.info.get("cleaning")
             how = (f"cleaned with map {cleaning['class_map']!r}, top-{cleaning['top_k']}, {cleaning['image_classifier']}"
                    if cleaning else "not cleaned yet")
-            self.stdout.write(f"Table 1: dataset {dataset.name!r} ({how})")
+            self.stdout.write(f"{TABLE1_TITLE}: dataset {dataset.name!r} ({how})")
             self.stdout.write("\n".join(table1_lines(dataset)))
             if table["rows"]:
                 self.stdout.write("\nkept pairs per split")

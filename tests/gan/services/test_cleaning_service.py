@@ -119,7 +119,8 @@ def test_table1_json_and_csv_views_are_staff_only(client, staff_user, plain_user
     rows = {r["class"]: r for r in client.get(url).json()["rows"]}
     assert rows["dog"] == {"class": "dog", "kept": 1, "discarded": 2, "pending": 1, "pairs": 4, "discard_rate": 0.6667}
     assert rows["total"]["pairs"] == 6 and rows["total"]["discard_rate"] == 0.6
-    response = client.get(url + "?format=csv")
+    response = client.get(url + "?as=csv")
+    assert client.get(url + "?format=csv").content == response.content  # the old link still works
     assert response["Content-Type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [r["class"] for r in table] == ["dog", "drum", UNMAPPED, "total"]
