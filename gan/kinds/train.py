@@ -10,7 +10,6 @@ from jobs.engine import JobCancelled, JobContext
 
 from ..media_paths import media_path, media_relative
 from ..ml import atomic
-from ..ml.checkpoint import latest_checkpoint
 from ..ml.paired_arrays import PairedArrays, class_index
 from ..ml.features import FeatureSpec
 from ..ml.generate import plot_losses
@@ -31,6 +30,7 @@ class _JobCallbacks:
         self.ctx, self.run = ctx, run
         self.total = 0
         self._val_scores: dict[int, float] = {}
+        self.trainer: Trainer | None = None  # set once built: its history is what the loss plot draws
 
     def on_progress(self, step, total, metrics):
         self.total = total
@@ -62,10 +62,10 @@ class _JobCallbacks:
             self.run.save(update_fields=["latest_samples"])
 
     def _plot(self):
-        path = latest_checkpoint(media_path(self.run.run_dir))
-        history = torch.load(path, map_location="cpu", weights_only=False)["history"]
+        # The trainer's own history, the very dict it has just saved in the checkpoint (reading the
+        # checkpoint back would load every weight and optimiser state to plot a few hundred floats).
         out = media_path(self.run.run_dir) / "loss.png"
-        atomic.write_bytes(out, plot_losses(history), sync=False)
+        atomic.write_bytes(out, plot_losses(self.trainer.history), sync=False)
         self.run.loss_plot = media_relative(out)
         with self.ctx.fence():
             self.run.save(update_fields=["loss_plot"])
@@ -113,6 +113,7 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
                       run_dir=media_path(run.run_dir), callbacks=callbacks, validator=validator,
                       metadata={"run_id": run.pk, "dataset": run.dataset.name,
                                 "feature_spec": run.feature_spec})
+    callbacks.trainer = trainer
     if trainer.resumed_from:
         ctx.log(f"resuming from {trainer.resumed_from.name} (step {trainer.step})")
     try:

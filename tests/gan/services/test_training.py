@@ -42,6 +42,13 @@ def test_training_job_stores_checkpoints_plot_and_samples(tones, media_root):
     for ckpt in run.checkpoints.all():
         assert (media_root / ckpt.path).is_file()
     assert (media_root / run.loss_plot.name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import torch
+
+    from gan.ml.generate import plot_losses
+    # drawn from the trainer's history, which is exactly what the last checkpoint saved
+    saved = torch.load(media_root / run.checkpoints.get(step=6).path, map_location="cpu", weights_only=False)
+    assert (media_root / run.loss_plot.name).read_bytes() == plot_losses(saved["history"])
+    assert len(saved["history"]["step"]) == 6
     assert (media_root / run.latest_samples.name).is_file()
     assert {"d_loss", "g_loss"} <= set(run.job.metrics)
     assert run.summary["status"] == "completed"
