@@ -3,7 +3,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from studies.services import build_correlation_study, build_rating_study, open_study
+from studies.services import (build_correlation_study, build_pairwise_study, build_rating_study, build_realism_study,
+                              open_study)
 
 from .conftest import SECRET_WORDS
 from .helpers import answer_body, join, post_answer, start, state
@@ -24,10 +25,14 @@ def assert_blind(text: str, where: str, extra=()):
         assert word.lower() not in lowered, f"{where} reveals {word!r}"
 
 
-@pytest.mark.parametrize("build", ["rating", "correlation"])
+@pytest.mark.parametrize("build", ["rating", "correlation", "realism", "pairwise"])
 def test_nothing_a_rater_fetches_names_a_model_checkpoint_or_class(client, world, build):
     if build == "rating":
         study = build_rating_study("secretrun study", world["checkpoints"], catch_trials=1, practice_trials=1)
+    elif build == "realism":
+        study = build_realism_study("secretrun study", world["checkpoints"], catch_trials=1, qualification_trials=2)
+    elif build == "pairwise":
+        study = build_pairwise_study("secretrun study", world["checkpoints"], catch_trials=1, practice_trials=1)
     else:
         study = build_correlation_study("secretrun study", world["checkpoints"][0], catch_trials=1)
     open_study(study)
@@ -48,7 +53,7 @@ def test_nothing_a_rater_fetches_names_a_model_checkpoint_or_class(client, world
             if key in trial:
                 seen.append((key, client.get(trial[key])))
                 seen.append((key + " range", client.get(trial[key], HTTP_RANGE="bytes=0-10")))
-        answered = post_answer(client, rater, answer_body(trial, build))
+        answered = post_answer(client, rater, answer_body(trial, build, "real" if build == "realism" else None))
         assert answered.status_code == 201, answered.content
         seen.append(("answer", answered))
         seen.append(("bad answer", post_answer(client, rater, answer_body(trial, build, rating=9))))
