@@ -76,9 +76,8 @@ def stopping_status(study: Study, table: dict | None, n_raters: int) -> dict | N
     return rule.decide(primary, n_raters)
 
 
-def planning_report(records: list[dict], kind: str, target_half_width: float = 0.05) -> list[dict]:
-    """Per named estimate: variance components from the answers so far and the raters needed for
-    the target half-width (each rater answering as many of its items as so far)."""
+def planning_components(records: list[dict], kind: str) -> dict:
+    """Per named estimate, its variance components from the answers so far (or a note why none)."""
     groups: dict[str, list[tuple]] = defaultdict(list)
     if kind == StudyKind.REALISM:
         reals = [r for r in records if r["condition"] in (None, "")]
@@ -91,13 +90,18 @@ def planning_report(records: list[dict], kind: str, target_half_width: float = 0
         for r in records:
             groups[f"win:{r['condition_a']} vs {r['condition_b']}"].append(
                 (r["rater"], r["item"], {"a": 1.0, "b": 0.0, "tie": 0.5}[r["answer"]], "pair"))
-    report = []
+    out = {}
     for name, rows in sorted(groups.items()):
         try:
-            c = variance_components([v for _, _, v, _ in rows], [r for r, _, _, _ in rows],
-                                    [i for _, i, _, _ in rows], groups=[g for _, _, _, g in rows], name=name)
+            out[name] = variance_components([v for _, _, v, _ in rows], [r for r, _, _, _ in rows],
+                                            [i for _, i, _, _ in rows], groups=[g for _, _, _, g in rows], name=name)
         except StatsInputError as error:
-            report.append({"name": name, "note": str(error)})
-            continue
-        report.append(recommend_raters(c, target_half_width).to_dict())
-    return report
+            out[name] = str(error)
+    return out
+
+
+def planning_report(records: list[dict], kind: str, target_half_width: float = 0.05) -> list[dict]:
+    """Per named estimate: variance components from the answers so far and the raters needed for
+    the target half-width (each rater answering as many of its items as so far)."""
+    return [{"name": name, "note": c} if isinstance(c, str) else recommend_raters(c, target_half_width).to_dict()
+            for name, c in planning_components(records, kind).items()]

@@ -66,6 +66,12 @@ def answers(study: Study) -> list[dict]:
     return [{"rater": r, "item": item, "sound_class": c, "answer": a} for r, item, c, a in rows]
 
 
+def screened_kind_records(study: Study) -> list[dict]:
+    """A realism or pairwise study's records after screening (what its table and planner use)."""
+    records = realism_votes(_counted(study)) if study.kind == StudyKind.REALISM else pairwise_votes(_counted(study))
+    return apply_screening(records, catch_results(study), screening_rule(study)).records
+
+
 def progress(study: Study) -> dict:
     main = Trial.objects.filter(study=study, role=TrialRole.MAIN)
     totals = main.aggregate(items=Count("id"), votes=Count("responses", filter=Q(

@@ -192,3 +192,16 @@ def test_build_study_command_builds_realism_and_pairwise(world):
     assert "pairwise study" in out.getvalue() and "4 main" in out.getvalue()
     study = Study.objects.get(kind="realism")
     assert study.state == "open" and study.build_params["stopping"]["half_width"] == 0.05
+
+
+def test_plan_study_command_reports_components_and_raters_needed(client, world):
+    study = open_study(build_realism_study("pilot", world["checkpoints"], target_votes=10, catch_trials=0))
+    run_raters(client, study, lambda k, a: ["real", "fake"][(k + a.position) % 2], 4)
+    out = io.StringIO()
+    call_command("plan_study", str(study.pk), "--half-width", "0.2", "--difference", "0.3", stdout=out)
+    text = out.getvalue()
+    labels = list(study.conditions.values_list("label", flat=True))
+    assert all(f"error:{label}: variance rater" in text for label in labels), text
+    assert f"error:{labels[0]} vs error:{labels[1]}: detectable now" in text
+    with pytest.raises(Exception, match="no study"):
+        call_command("plan_study", "999999")
