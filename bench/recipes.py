@@ -229,8 +229,8 @@ def run_recipe(dataset: str, name: str, seed: int, budget_s: float) -> Path:
         per_class = min(4, int(np.bincount(labels).min()))
         order = np.concatenate([np.flatnonzero(labels == k)[:per_class] for k in range(len(class_names))])
         grid = class_grid(images[order], labels[order], class_names, per_class)
-        grid.save(work_dir(dataset) / "runs" / f"{name}_s{seed}_{split}.png")
-    out = work_dir(dataset) / "results" / f"{name}_s{seed}.json"
+        grid.save(work_dir(dataset) / "runs" / f"{run_label(name, budget_s)}_s{seed}_{split}.png")
+    out = work_dir(dataset) / "results" / f"{run_label(name, budget_s)}_s{seed}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
     print(json.dumps({s: {k: v for k, v in r.items() if not isinstance(v, dict)} for s, r in result["splits"].items()}),
@@ -239,6 +239,11 @@ def run_recipe(dataset: str, name: str, seed: int, budget_s: float) -> Path:
 
 
 # --- report ------------------------------------------------------------------------------------------------
+def run_label(name: str, budget_s: float) -> str:
+    """A recipe at one budget: the same recipe trained longer is another row, not a replacement."""
+    return f"{name}@{budget_s:.0f}s"
+
+
 def _ci(values: list[float], scale: float = 100.0, unit: str = "%") -> str:
     import django
 
@@ -253,12 +258,14 @@ def _ci(values: list[float], scale: float = 100.0, unit: str = "%") -> str:
 def report(dataset: str, out: Path) -> None:
     from demo.builders.instruments import CLASS_MAP
 
+    # One row per recipe and budget (a recipe trained longer is another row), in RECIPES order.
     results: dict[str, list[dict]] = {}
     for path in sorted((work_dir(dataset) / "results").glob("*.json")):
         r = json.loads(path.read_text())
-        results.setdefault(r["recipe"], []).append(r)
+        results.setdefault(run_label(r["recipe"], r["budget_s"]), []).append(r)
     if not results:
         raise SystemExit("no recipe runs stored yet: run bench/recipes.py first")
+    rows = sorted(results, key=lambda label: (results[label][0]["budget_s"], list(RECIPES).index(results[label][0]["recipe"])))
     arrays = dict(np.load(export_arrays(dataset)))
     judges = Judges(arrays, CLASS_MAP)
     real = {size: real_baselines(arrays, judges, size) for size in (32, 64)}
@@ -266,25 +273,26 @@ def report(dataset: str, out: Path) -> None:
     figures.mkdir(parents=True, exist_ok=True)
     lines = [f"# Recipe bench ({dataset})", "",
              f"Made by `bench/recipes.py {dataset}` runs and `--report`. Each recipe trained for the same CPU "
-             "budget per seed (one thread), last weights judged, one image per test sound. Mean over seeds "
-             "[95% t-interval across seeds]; n = sounds per seed. Judges: **Lite0** = EfficientNet-Lite0 "
-             "(ImageNet, closed set over the class map; no discriminator trains on it, row h's D uses "
-             "Lite1), **domain** = a small CNN trained on the real training photos. Probe = linear probe "
-             "on the SoundNet features (train -> split), the ceiling for class consistency.", ""]
+             "budget per seed (one thread), last weights judged, one image per test sound. A row is a recipe "
+             "at a budget (`name@seconds`). Mean over seeds [95% t-interval across seeds]; n = sounds per "
+             "seed. Judges: **Lite0** = EfficientNet-Lite0 (ImageNet, closed set over the class map; no "
+             "discriminator trains on it, row h's D uses Lite1), **domain** = a small CNN trained on the real "
+             "training photos. Probe = linear probe on the SoundNet features (train -> split), the ceiling "
+             "for class consistency.", ""]
     for split, title in (("heldout", "Held-out sample set (MuseScore_General, never heard in training)"),
                          ("test", "In-domain test sounds (training sample sets, unseen melodies)")):
         lines += [f"## {title}", "",
                   "| recipe | seeds | iterations | Lite0 class consistency | / real | domain class consistency "
                   "| / probe | diversity / real | FID | per-class FID |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for name in [n for n in RECIPES if n in results]:
-            runs = results[name]
-            size = RECIPES[name].model["image_size"]
+        for label in rows:
+            runs = results[label]
+            size = RECIPES[runs[0]["recipe"]].model["image_size"]
             base = real[size][split]
             s = [r["splits"][split] for r in runs]
             lite0 = [x["imagenet"] for x in s]
             domain = [x["domain"] for x in s]
             lines.append(
-                f"| {name} | {len(runs)} | {np.mean([r['iterations'] for r in runs]):.0f} | {_ci(lite0)} "
+                f"| {label} | {len(runs)} | {np.mean([r['iterations'] for r in runs]):.0f} | {_ci(lite0)} "
                 f"| {np.mean(lite0) / base['imagenet']:.2f} | {_ci(domain)} | {np.mean(domain) / base['probe']:.2f} "
                 f"| {np.mean([x['diversity'] for x in s]) / base['diversity']:.2f} "
                 f"| {_ci([x['fid'] for x in s], 1, '')} | {_ci([x['fid_per_class'] for x in s], 1, '')} |")
@@ -295,22 +303,22 @@ def report(dataset: str, out: Path) -> None:
                          f"[{100 * base['probe_ci'][0]:.1f}, {100 * base['probe_ci'][1]:.1f}] | 1.00 | - | - |")
         lines += ["", f"n = {s[0]['n']} sounds per seed.", ""]
     lines += ["## Recipes", "", "| recipe | what | budget (CPU s per seed) | mean CPU s per iteration |", "|---|---|---|---|"]
-    for name in [n for n in RECIPES if n in results]:
-        runs = results[name]
-        lines.append(f"| {name} | {RECIPES[name].what} | {runs[0]['budget_s']:.0f} "
+    for label in rows:
+        runs = results[label]
+        lines.append(f"| {label} | {RECIPES[runs[0]['recipe']].what} | {runs[0]['budget_s']:.0f} "
                      f"| {np.mean([r['cpu_s'] / max(r['iterations'], 1) for r in runs]):.2f} |")
     lines += ["", "## Fig. 2 grids (held-out sounds, seed 0; rows are classes)", ""]
-    for name in [n for n in RECIPES if n in results]:
-        grid = work_dir(dataset) / "runs" / f"{name}_s0_heldout.png"
+    for label in rows:
+        grid = work_dir(dataset) / "runs" / f"{label}_s0_heldout.png"
         if grid.is_file():
-            (figures / f"{name}_heldout.png").write_bytes(grid.read_bytes())
-            lines += [f"**{name}**: ![{name}](recipes/{name}_heldout.png)", ""]
+            (figures / f"{label}_heldout.png").write_bytes(grid.read_bytes())
+            lines += [f"**{label}**: ![{label}](recipes/{label}_heldout.png)", ""]
     per_class = ["## Per class (held-out, Lite0, mean over seeds)", "",
                  "| recipe | " + " | ".join(judges.class_names) + " |", "|---" * (len(judges.class_names) + 1) + "|"]
-    for name in [n for n in RECIPES if n in results]:
-        cells = [f"{100 * np.mean([r['splits']['heldout']['imagenet_per_class'].get(c, 0) for r in results[name]]):.0f}%"
+    for label in rows:
+        cells = [f"{100 * np.mean([r['splits']['heldout']['imagenet_per_class'].get(c, 0) for r in results[label]]):.0f}%"
                  for c in judges.class_names]
-        per_class.append(f"| {name} | " + " | ".join(cells) + " |")
+        per_class.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += per_class + [""]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
