@@ -3,7 +3,7 @@
 Two counter stores, both exact under concurrency:
 
 * Redis when CACHE_URL is a redis:// URL (every web worker on every machine shares it): one
-  MULTI/EXEC round trip of INCR and EXPIRE NX, so a window's expiry is set by its first request
+  round trip, a script of INCR and EXPIRE NX (atomic), so a window's expiry is set by its first request
   and never pushed back.
 * The database otherwise (the embedded default, and any other cache backend): one atomic upsert
   (INSERT ... ON CONFLICT DO UPDATE count = count + 1 RETURNING count) into studies.RateCounter,
@@ -129,13 +129,24 @@ def _redis_for(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
+# INCR and EXPIRE NX (the expiry set once, by the window's first request) as one script: atomic
+# like MULTI/EXEC, but one command to send and one reply to parse (the pipeline's four commands
+# and their replies cost about 0.5 ms of redis-py per request, profiled on the rater path).
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return count
+"""
+
+
+@lru_cache(maxsize=4)
+def _count_script(url: str):
+    return _redis_for(url).register_script(_COUNT_SCRIPT)
+
+
 def _count_in_redis(url: str, key: str, period: int) -> int:
-    pipe = _redis_for(url).pipeline(transaction=True)
     full_key = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{key}"
-    pipe.incr(full_key)
-    pipe.expire(full_key, period + 5, nx=True)  # NX: set once, by the window's first request
-    count, _ = pipe.execute()
-    return int(count)
+    return int(_count_script(url)(keys=[full_key], args=[period + 5]))
 
 
 def _peek_in_redis(url: str, key: str) -> int:

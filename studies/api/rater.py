@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import limits
+from . import rater_lean
 from ..errors import RateLimited, StudyError
 from ..selectors.rater import completion_info, participant_for_token, rater_state
 from ..services.participants import resume
@@ -46,6 +47,15 @@ def _refuse_duplicate_keys(pairs):
     if len(set(keys)) != len(keys):
         raise ValueError("an object repeats a key")
     return dict(pairs)
+
+
+def parse_strict_json(data: bytes):
+    """A body as StrictJSONParser reads it; ValueError for anything that parser refuses."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant,
+                          object_pairs_hook=_refuse_duplicate_keys)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply.") from None
 
 
 class StrictJSONParser(JSONParser):
@@ -75,9 +85,31 @@ class RaterView(APIView):
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
 
+    # The lean path (rater_lean) answers requests in the page's own form; this view the rest.
+    lean_method: str | None = None
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        full = super().as_view(**initkwargs)
+        if cls.lean_method is None:
+            return full
+        lean, method = cls.lean, cls.lean_method
+
+        def view(request, token: str):
+            if request.method == method and rater_lean.takes_json(request):
+                response = lean(request, token)
+                if response is not None:
+                    return response
+            return full(request, token=token)
+
+        # what Django's CSRF middleware and drf-spectacular read from DRF's view function
+        view.csrf_exempt, view.cls, view.initkwargs = True, full.cls, full.initkwargs
+        return view
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        limits.check(request, "api_token", kwargs.get("token", ""))
+        if not request.META.get(rater_lean.COUNTED):  # the lean path counted it before handing over
+            limits.check(request, "api_token", kwargs.get("token", ""))
 
     def participant(self, token: str):
         participant = participant_for_token(token)
@@ -108,6 +140,12 @@ class RaterView(APIView):
 class RaterStateView(RaterView):
     """Progress and every pending trial in order (the page preloads them all and works offline). Reads only."""
 
+    lean_method = "GET"
+
+    @staticmethod
+    def lean(request, token):
+        return rater_lean.lean_state(request, token, None)
+
     def get(self, request, token: str):
         return Response(rater_state(self.participant(token)))
 
@@ -115,6 +153,12 @@ class RaterStateView(RaterView):
 @extend_schema(responses={200: RaterStateSerializer, 404: ErrorSerializer, 429: ErrorSerializer}, tags=["rater"])
 class RaterNextView(RaterView):
     """Progress and the next trial only. Reads only."""
+
+    lean_method = "GET"
+
+    @staticmethod
+    def lean(request, token):
+        return rater_lean.lean_state(request, token, 1)
 
     def get(self, request, token: str):
         return Response(rater_state(self.participant(token), limit=1))
@@ -131,6 +175,12 @@ class RaterSessionView(RaterView):
 
 
 class RaterAnswerView(RaterView):
+    lean_method = "POST"
+
+    @staticmethod
+    def lean(request, token):
+        return rater_lean.lean_answer(request, token, MAX_ANSWER_BYTES)
+
     @extend_schema(request=AnswerSerializer, tags=["rater"], responses={
         201: AnswerResultSerializer, 200: OpenApiResponse(AnswerResultSerializer, "a retry: already stored"),
         400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 410: ErrorSerializer,

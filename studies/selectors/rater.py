@@ -5,6 +5,7 @@ import time
 from urllib.parse import urlencode, urlparse
 
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,10 +92,20 @@ def trial_payload(participant: Participant, trial: dict) -> dict:
     return payload
 
 
+_PLAN_SQL = ("SELECT public_key, state, trial_id FROM {table} WHERE participant_id = %s AND state IN ({states}) "
+             "ORDER BY position")
+
+
 def plan_rows(participant: Participant) -> list[dict]:
-    """The rater's plan in order (one query, plain rows: no model instances to build)."""
-    return list(Assignment.objects.filter(participant=participant, state__in=PLAN_STATES).order_by("position")
-                .values("public_key", "state", "trial_id"))
+    """The rater's plan in order (one query, plain rows: no model instances to build). Raw SQL:
+    it runs on every next/state call, and the ORM took longer to build it than the database to
+    run it. Rows are mapped by the column names the statement selects."""
+    sql = _PLAN_SQL.format(table=connection.ops.quote_name(Assignment._meta.db_table),
+                           states=", ".join(["%s"] * len(PLAN_STATES)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [participant.pk, *PLAN_STATES])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def rater_state(participant: Participant, *, limit: int | None = None) -> dict:
