@@ -1,7 +1,7 @@
 """The Job table: one row per unit of long work (training, generation, scoring, import, ...).
 
 A job's row is the source of truth; the Celery message only carries its id. See jobs/engine.py for
-the state machine and DESIGN.md ("Jobs") for why.
+the state machine and README.md ("Jobs") for why.
 """
 from django.conf import settings
 from django.db import models

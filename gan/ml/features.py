@@ -2,8 +2,8 @@
 
 Kinds (paper Table 2): linear spectrogram, fbank (log-mel), MFCC (13 + deltas), and SoundNet hidden
 layer 18. Each frame sequence is pooled over time: 'mean' is the paper's average; 'segments' keeps
-coarse time order (the means of k equal time segments, concatenated), which REFERENCE.md found to be
-a cheap, real improvement. Volume scaling (Table 3) is applied to the waveform before extraction.
+coarse time order (the means of k equal time segments, concatenated), which a quick experiment found to be
+a cheap, real improvement (docs/background.md). Volume scaling (Table 3) is applied to the waveform before extraction.
 Signal processing is librosa's; only pooling is ours.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pure numpy/scipy functions with no model inside them, so the same code scores any classifier's
 probabilities (Inception-v3, EfficientNet-Lite0, a domain classifier) and any feature extractor.
 
-Inception Score conventions (REFERENCE.md, "Inception Score conventions"):
+Inception Score conventions (docs/background.md, "Inception Score conventions"):
 
 * ``order='paper'``: the images are scored in the order given, cut into ``splits`` contiguous parts
   at ``i * N // splits`` -- exactly what OpenAI's improved-gan ``get_inception_score`` does and what

