@@ -40,6 +40,12 @@ def _table(result: dict) -> list[str]:
     return lines
 
 
+def _pooled(first: dict, repeats: dict, kind: str) -> dict:
+    """Coverage per interval over the first seed and the repeats (equal numbers of studies each)."""
+    runs = [first] + [result for (k, _), result in repeats.items() if k == kind]
+    return {name: float(np.mean([run[name]["coverage"] for run in runs])) for name in first}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studies", type=int, default=500)
@@ -51,6 +57,10 @@ def main() -> int:
     realism = simulation.realism_coverage(n_studies=args.studies, seed=1)
     print(f"pairwise: {args.studies} studies (one GLM each) ...", flush=True)
     pairwise = simulation.pairwise_coverage(n_studies=args.studies, seed=2)
+    print("both kinds again with two more seeds each ...", flush=True)
+    repeats = {("realism", seed): simulation.realism_coverage(n_studies=args.studies, seed=seed) for seed in (5, 6)}
+    repeats.update({("pairwise", seed): simulation.pairwise_coverage(n_studies=args.studies, seed=seed)
+                    for seed in (5, 6)})
     print(f"planner: {args.pilots} pilots x {args.studies} studies ...", flush=True)
     plans = [simulation.planner_check(target_half_width=0.09, pilot_raters=12, n_studies=args.studies, seed=100 + k)
              for k in range(args.pilots)]
@@ -83,6 +93,21 @@ def main() -> int:
         f"sound effects and a lean to the left picture with sides balanced. Fits that failed: "
         f"{pairwise['strength:1']['fits_failed']}.",
         "", *_table(pairwise), "",
+        f"## The same with two more seeds ({args.studies} studies each)",
+        "",
+        f"A coverage of {args.studies} studies moves by about +-{1.96 * np.sqrt(0.95 * 0.05 / args.studies):.3f} "
+        "from seed to seed; the same designs with seeds 5 and 6:",
+        "",
+        "| kind | seed | coverage per interval |",
+        "|---|---|---|",
+        *[f"| {kind} | {seed} | " + ", ".join(f"{name} {row['coverage']:.3f}" for name, row in result.items()) + " |"
+          for (kind, seed), result in repeats.items()],
+        "",
+        f"Over all three seeds ({3 * args.studies} studies per interval), coverage ranges "
+        f"{min(_pooled(realism, repeats, 'realism').values()):.3f}-{max(_pooled(realism, repeats, 'realism').values()):.3f} "
+        f"(realism) and {min(_pooled(pairwise, repeats, 'pairwise').values()):.3f}-"
+        f"{max(_pooled(pairwise, repeats, 'pairwise').values()):.3f} (pairwise).",
+        "",
         f"## Planner ({args.pilots} pilots of 12 raters, {args.studies} studies per recommendation)",
         "",
         "Each pilot estimates the variance components of model 0's error and recommends the fewest raters for a "
