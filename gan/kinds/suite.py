@@ -13,7 +13,7 @@ from jobs.errors import JobError
 from jobs.models import Job
 from jobs.runner import ChildJobs
 
-from ..models import Checkpoint, Dataset, Split, TrainingRun
+from ..models import Checkpoint, Dataset, RunStatus, Split, TrainingRun
 from ..services.generation import TABLE3_VOLUMES, launch_generation
 from ..services.scoring import EvaluationError, launch_evaluation
 from ..services.suite import SuiteParams, build_plan
@@ -30,7 +30,7 @@ def _torch_threads(threads: int | None):
 
 def _diverged(job: Job) -> bool:
     """A training job that failed because its losses diverged (the run's summary says so)."""
-    return job.kind == "train" and TrainingRun.objects.filter(job_id=job.pk, summary__status="diverged").exists()
+    return job.kind == "train" and TrainingRun.objects.filter(job_id=job.pk, summary__status=RunStatus.DIVERGED.value).exists()
 
 
 def run_suite(ctx: JobContext, p: SuiteParams) -> dict:
@@ -123,9 +123,9 @@ def _run_status(run: TrainingRun, diverged: bool) -> str:
     """converged (validation plateaued), cap (stopped by the iteration cap; 'still improving' when the
     best score came in the last validations), completed (no model selection) or diverged."""
     summary = run.summary
-    if diverged or summary.get("status") == "diverged":
+    if diverged or summary.get("status") == RunStatus.DIVERGED:
         return "diverged"
-    if summary.get("status") == "early-stopped":
+    if summary.get("status") == RunStatus.EARLY_STOPPED:
         return "converged"
     if "best_step" in summary:
         return "cap, still improving" if summary.get("improving_at_end") else "cap"

@@ -15,7 +15,7 @@ from ..ml.features import FeatureSpec
 from ..ml.generate import plot_losses
 from ..ml.trainer import Trainer, TrainingDiverged
 from ..ml.variants import ModelConfig, TrainConfig
-from ..models import Checkpoint, Split, TrainingRun
+from ..models import Checkpoint, RunStatus, Split, TrainingRun
 from ..selectors.datasets import usable_pairs
 from ..services.datasets import load_images
 from ..services.features import features_for_pairs
@@ -121,7 +121,7 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
             summary = trainer.train()
     except TrainingDiverged as exc:
         # Recorded on the run, so a suite reports the row as diverged instead of averaging it in.
-        run.summary = {"status": "diverged", "step": trainer.step, "error": str(exc),
+        run.summary = {"status": RunStatus.DIVERGED.value, "step": trainer.step, "error": str(exc),
                        **trainer.validation_summary()}
         run.save(update_fields=["summary"])
         raise
@@ -129,7 +129,7 @@ def run_training(ctx: JobContext, params: TrainParams) -> dict:
     run.save(update_fields=["summary"])
     for step, score in trainer.validation["history"]:
         Checkpoint.objects.filter(run=run, step=step).update(val_score=score)
-    if summary["status"] == "cancelled":
+    if summary["status"] == RunStatus.CANCELLED:
         ctx.log(f"stopped at iteration {summary['step']}; checkpoint kept")
         raise JobCancelled()
     result_step = summary.get("best_step") or summary["step"]   # validation's pick, else the last

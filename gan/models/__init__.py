@@ -3,9 +3,9 @@ from .dataset import Dataset, Pair, PairStatus, Split
 from .evaluation import Evaluation, ImageSource, Metric
 from .generation import GeneratedImage
 from .ingest import ClassMap, ImportRecord, ImportStatus
-from .training import Checkpoint, TrainingRun
+from .training import Checkpoint, RunStatus, TrainingRun
 from .try_sound import TrySound
 
 __all__ = ["Checkpoint", "ClassMap", "Dataset", "Evaluation", "GeneratedImage", "ImageSource", "ImportRecord",
-           "ImportStatus", "Metric", "Pair", "PairStatus", "Split", "TrainingRun",
+           "ImportStatus", "Metric", "Pair", "PairStatus", "RunStatus", "Split", "TrainingRun",
            "TrySound"]

@@ -7,6 +7,15 @@ from jobs.models import Job
 from .dataset import Dataset
 
 
+class RunStatus(models.TextChoices):
+    """How a run ended: `summary["status"]`. The trainer (gan/ml/trainer.py, no Django) writes the
+    same strings; tests/gan/services/test_training.py checks that they are these values."""
+    COMPLETED = "completed", "Completed (ran to its iteration cap)"
+    EARLY_STOPPED = "early-stopped", "Early-stopped (validation stopped improving)"
+    CANCELLED = "cancelled", "Cancelled (checkpoint kept)"
+    DIVERGED = "diverged", "Diverged (non-finite losses)"
+
+
 class TrainingRun(models.Model):
     name = models.CharField(max_length=200, blank=True)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="training_runs")
@@ -19,7 +28,7 @@ class TrainingRun(models.Model):
     run_dir = models.CharField(max_length=500, blank=True, help_text="Under MEDIA_ROOT.")
     loss_plot = models.FileField(max_length=500, blank=True)
     latest_samples = models.FileField(max_length=500, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)  # summary["status"] is a RunStatus
     validation = models.JSONField(
         default=dict, blank=True,
         help_text="How checkpoints are scored for model selection (split, classifier, class map); "

@@ -154,3 +154,27 @@ def test_manifest_with_missing_files_imports_nothing(tmp_path, media_root):
     from gan.models import Dataset
 
     assert not Dataset.objects.exists()
+
+
+def test_every_status_the_trainer_writes_is_a_run_status():
+    """gan/ml has no Django, so the trainer writes RunStatus's values as plain strings: every string
+    it assigns to `status` (or puts in a summary's "status") must be one of them."""
+    import ast
+    import inspect
+
+    from gan.ml import trainer
+    from gan.models import RunStatus
+
+    written = set()
+    for node in ast.walk(ast.parse(inspect.getsource(trainer))):
+        if isinstance(node, ast.Assign):
+            names = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            values = [node.value]
+            if isinstance(node.value, ast.Tuple) and isinstance(node.targets[0], ast.Tuple):
+                values = [v for t, v in zip(node.targets[0].elts, node.value.elts)
+                          if isinstance(t, ast.Name) and t.id == "status"]
+            if "status" in names:
+                written |= {c.value for v in values for c in ast.walk(v)
+                            if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assert {"completed", "early-stopped", "cancelled"} <= written  # the check sees the real assignments
+    assert written <= set(RunStatus.values), written - set(RunStatus.values)
