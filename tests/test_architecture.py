@@ -211,3 +211,24 @@ def test_importing_every_job_kind_does_not_initialise_cuda():
                          timeout=120, check=True).stdout
     assert "cuda initialised: False" in out
     assert "'train'" in out and "'generate'" in out and "'selfcheck'" in out
+
+
+def test_every_job_body_lives_in_its_apps_kinds_package():
+    """A kind registered with a body path ("package.module:function") names a module of the app's
+    kinds/ package: services hold the writes a body calls, never a body itself (the engine's own
+    selfcheck, registered with the function, is the engine's)."""
+    bodies = []
+    for package in LAYERS[1:]:
+        for path in (REPO / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                name = getattr(node.func, "id", getattr(node.func, "attr", "")) if isinstance(node, ast.Call) else ""
+                if name == "register_kind":
+                    run = next((k.value for k in node.keywords if k.arg == "run"), None)
+                    assert isinstance(run, ast.Constant), f"{path}:{node.lineno}: register a body by its path"
+                    bodies.append((package, run.value, f"{path.relative_to(REPO)}:{node.lineno}"))
+    assert {"gan.kinds.train:run_training", "gan.kinds.import_videos:run_video_import",
+            "gan.kinds.import_manifest:run_manifest_import"} <= {run for _, run, _ in bodies}  # it sees them
+    misplaced = [where for package, run, where in bodies if not run.startswith(f"{package}.kinds.")]
+    assert not misplaced, misplaced

@@ -31,9 +31,9 @@ register_kind("clean", run="gan.kinds.clean:run_cleaning", queue="gpu", params=C
               label="Clean a dataset (SoundNet vs image classifier)")
 register_kind("split_dataset", run="gan.kinds.split:run_split", queue="cpu", params=SplitParams,
               label="Split a dataset into train/test by source")
-register_kind("import_videos", run="gan.services.ingest:run_video_import", queue="cpu",
+register_kind("import_videos", run="gan.kinds.import_videos:run_video_import", queue="cpu",
               params=VideoImportParams, label="Import videos (frames + sound)")
-register_kind("import_manifest", run="gan.services.manifest_import:run_manifest_import", queue="cpu",
+register_kind("import_manifest", run="gan.kinds.import_manifest:run_manifest_import", queue="cpu",
               params=ManifestImportParams, label="Import a CSV manifest of sound/image files")
 register_kind("try_sound", run="gan.kinds.try_sound:run_try_sound", queue="gpu", params=TrySoundParams,
               label="Try it: images from an uploaded sound")

@@ -1,5 +1,6 @@
-"""Import jobs (cpu queue): a folder or uploaded archive of videos (here), or a CSV manifest of
-sound/image files (manifest_import.py); what both share is here too.
+"""The writes of the import jobs (cpu queue; their bodies are gan/kinds/import_videos.py and
+import_manifest.py): a folder or uploaded archive of videos (here), or a CSV manifest of sound/image
+files (manifest_import.py); what both share is here too.
 
 Each source (video file, manifest row) is one ImportRecord: imported with its pairs, or failed with a
 reason. One bad source never stops the others, and a source that fails leaves no file behind. Pairs
@@ -20,7 +21,7 @@ import tarfile
 import zipfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
@@ -33,7 +34,7 @@ from ..media_paths import media_path
 from ..ml.media import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, MediaError, extract, split_segments, write_lossless, write_png
 from ..models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
 from .datasets import refresh_class_names
-from .import_sources import GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, contained_file, fitted, printable, safe_name
+from .import_sources import GROUP_MAX, LABEL_MAX, SourceError, contained_file, fitted, printable, safe_name
 from .limits import decode_limits
 
 MAX_ARCHIVE_BYTES = 50 * 1024**3  # unpacked size refused above this (an archive bomb, or a mistake)
@@ -241,8 +242,10 @@ def _store_video(dataset: Dataset, video: Path, relative: str, p: VideoImportPar
     return StoredVideo(pairs, info, staging, final)
 
 
-def _import_one_video(ctx: JobContext, dataset: Dataset, folder: Path, video: Path, source: str,
-                      p: VideoImportParams, counts: Counter, codes: Counter) -> None:
+def import_one_video(ctx: JobContext, dataset: Dataset, folder: Path, video: Path, source: str,
+                     p: VideoImportParams, counts: Counter, codes: Counter) -> None:
+    """Store one video's pairs and its import record in one transaction, or record why it failed
+    (the import_videos job, gan/kinds/import_videos.py, calls this for each video)."""
     relative = video.relative_to(folder).as_posix()
     try:
         real = contained_file(folder, video)
@@ -280,56 +283,3 @@ UPLOADS_FOLDER = "uploads"
 def is_upload(archive: Path) -> bool:
     """An archive the admin stored for an import (not a researcher's own file named on the command line)."""
     return archive.resolve().parent == media_path(UPLOADS_FOLDER).resolve()
-
-
-def run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
-    """Import the videos; an uploaded archive is deleted once the import has run, successful or not
-    (its pairs have their own files, and a failed import needs a fresh upload anyway). Only a worker
-    that died keeps it, so the requeued run finds it."""
-    try:
-        return _run_video_import(ctx, p)
-    finally:
-        if p.archive and is_upload(Path(p.archive)):
-            Path(p.archive).unlink(missing_ok=True)
-
-
-def _run_video_import(ctx: JobContext, p: VideoImportParams) -> dict:
-    unpacked = None
-    with import_target(p.dataset, source="videos", image_size=p.frame_size) as dataset:
-        if p.archive:
-            archive = Path(p.archive)
-            if not archive.is_file():
-                raise JobError(f"archive {archive} does not exist")
-            unpacked = media_path(f"{UPLOADS_FOLDER}/{dataset.name}/{safe_name(archive.name)}")
-            folder = unpack_archive(archive, unpacked)
-        else:
-            folder = Path(p.folder)
-            if not folder.is_dir():
-                raise JobError(f"folder {folder} does not exist or is not a folder")
-        try:
-            result = _import_videos(ctx, dataset, folder, p)
-        finally:
-            if unpacked is not None:  # only a copy of the upload; the pairs have their own files
-                shutil.rmtree(unpacked, ignore_errors=True)
-    finish_dataset(dataset, "import_videos", asdict(p), result)
-    return result
-
-
-def _import_videos(ctx: JobContext, dataset: Dataset, folder: Path, p: VideoImportParams) -> dict:
-    videos = find_videos(folder)
-    ignored = sum(1 for f in folder.rglob("*") if f.is_file() and f.suffix.lower() not in VIDEO_EXTENSIONS)
-    if ignored:
-        ctx.log(f"{ignored} file(s) without a video extension ({', '.join(VIDEO_EXTENSIONS)}) were not looked at")
-    done = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
-    ctx.log(f"{len(videos)} video files in {printable(str(folder), 300)}; {len(done)} already imported")
-    counts, codes = Counter(), Counter()
-    for index, video in enumerate(videos):
-        ctx.check_cancelled()
-        source = fitted(video.relative_to(folder).as_posix(), SOURCE_MAX)
-        if source in done:
-            counts["skipped"] += 1
-        else:
-            _import_one_video(ctx, dataset, folder, video, source, p, counts, codes)
-        ctx.progress(index + 1, len(videos), metrics=summary(counts, codes, len(videos)),
-                     message=f"{index + 1}/{len(videos)} videos")
-    return dict(summary(counts, codes, len(videos)), ignored_files=ignored)

@@ -19,13 +19,12 @@ import csv
 import difflib
 import io
 import shutil
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 
-from jobs.engine import JobContext, create_job
+from jobs.engine import create_job
 from jobs.errors import JobError
 from jobs.models import Job
 
@@ -36,8 +35,7 @@ from ..models import Dataset, ImportStatus, Pair, PairStatus, Split
 from .datasets import DatasetImportError, refresh_class_names
 from .import_sources import (GROUP_MAX, LABEL_MAX, SOURCE_MAX, SourceError, check_cell, content_name,
                              decoded_suffix, fitted, printable, resolve_inside)
-from .ingest import (UNLABELLED, check_dataset_name, create_pairs, finish_dataset, import_target, log_failure, record,
-                     summary)
+from .ingest import UNLABELLED, check_dataset_name, create_pairs, log_failure, record
 from .limits import decode_limits
 
 MANIFEST_NAME = "manifest.csv"
@@ -232,28 +230,9 @@ def launch_manifest_import(user=None, enqueue: bool = True, **params) -> Job:
     return create_job("import_manifest", params, user=user, enqueue=enqueue)
 
 
-def run_manifest_import(ctx: JobContext, p: ManifestImportParams) -> dict:
-    manifest = read_manifest(p.manifest)
-    if manifest.ignored_columns:
-        ctx.log(f"columns not used: {', '.join(printable(c, 40) for c in manifest.ignored_columns)}")
-    total = len(manifest.rows)
-    counts, codes = Counter(), Counter()
-    with import_target(p.dataset, source="manifest", image_size=p.image_size, channels=p.channels) as dataset:
-        done = set(dataset.import_records.filter(status=ImportStatus.IMPORTED).values_list("source", flat=True))
-        for index, (line, row) in enumerate(manifest.rows):
-            ctx.check_cancelled()
-            source = row_source(row)
-            if source in done and None not in row and None not in row.values():
-                counts["skipped"] += 1
-            else:
-                _import_row(ctx, dataset, manifest, line, row, p, counts, codes)
-            ctx.progress(index + 1, total, metrics=summary(counts, codes, total), message=f"{index + 1}/{total} rows")
-    result = summary(counts, codes, total)
-    finish_dataset(dataset, "import_manifest", asdict(p), result)
-    return result
-
-
-def _import_row(ctx, dataset, manifest, line, row, p, counts, codes) -> None:
+def import_row(ctx, dataset, manifest, line, row, p, counts, codes) -> None:
+    """Store one manifest row's pair and its import record in one transaction, or record why it
+    failed (the import_manifest job, gan/kinds/import_manifest.py, calls this for each row)."""
     failed_key = fitted(f"line {line}: {row_source(row)}", SOURCE_MAX)
     try:
         checked = check_row(manifest, line, row, max_pixels=p.max_pixels)
