@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 
 
 @pytest.mark.parametrize("name, build, image_size, channels, feature", [
-    ("digits", lambda out: build_digits(out, n_voices=8), 32, 1, {"kind": "mfcc"}),
+    ("digits", lambda out: build_digits(out, n_voices=8, n_human_voices=1, n_neural_voices=1), 32, 1, {"kind": "mfcc"}),
     ("stamps", lambda out: build_stamps(out, augment=1), 64, 3, {"kind": "soundnet"}),
 ])
 def test_all_variants_train_on_the_demo_datasets(media_root, tmp_path, name, build, image_size, channels,

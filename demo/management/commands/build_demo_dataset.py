@@ -28,8 +28,8 @@ BUILDERS = {
 
 # Smaller builds: 'small' for `make demo` (minutes on 2 cores), 'tiny' for tests of the demo itself.
 SIZES = {
-    "digits": {"small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8),
-               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1)},
+    "digits": {"small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8, n_neural_voices=8),
+               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1, n_neural_voices=0)},
     "instruments": {"small": dict(n_train=20, n_val=4, n_test=5), "tiny": dict(n_train=3, n_val=1, n_test=2)},
     "stamps": {"small": dict(augment=4), "tiny": dict(augment=1)},
 }

@@ -209,7 +209,7 @@ def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_p
     from demo.builders.digits import build_digits
     from demo.builders.manifest import read_manifest
 
-    build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25)
+    build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25, n_human_voices=1, n_neural_voices=1)
     rows = read_manifest(build.root)
     job = run("import_manifest", {"dataset": "digits", "manifest": str(build.manifest), "image_size": 32,
                                   "trust_labels": True})
