@@ -6,7 +6,7 @@ Load (gunicorn + PostgreSQL, all phases in one run, same server, same client mac
      with no pause; printed: requests/s and its ratio to the baseline (target >= 0.5);
   3. think time: --raters raters, each pausing --think seconds between answers, every 5th answer
      sent twice (a retry with the same client id: must be a 200 duplicate); printed: p50/p99
-     latency (target p99 < 100 ms), errors, lost answers (acknowledged but not stored) and
+     latency (target p99 < 50 ms), errors, lost answers (acknowledged but not stored) and
      duplicated ones (stored twice) (targets: 0);
   4. burst: --joins joins (POST of the study link with consent: creates a rater and reserves trials)
      arriving at each of --join-rates per second into one study from --join-concurrency connections;
@@ -21,13 +21,17 @@ Export: 1,000,000 responses made with SQL, exported by the app's streaming CSV p
 own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
 process's peak resident-memory growth (VmHWM after the export minus before it).
 
+Results poll: a rating (Table 5) and a correlation (Table 6, 2,000 bootstrap resamples) study with
+--poll-answers responses made in SQL; printed: CPU ms per poll computed from scratch (the baseline:
+what every poll cost before the results cache) and per poll that finds nothing changed (target < 20).
+
 The client runs in several processes (threads within each) so Python's GIL on the client side is
 not what is measured; on a 2-core machine client and server still share the CPUs, which the
 trivial-view baseline absorbs because it runs on the same setup.
 
 Usage: .venv/bin/python bench/studies_load.py [--clients 32] [--raters 100] [--seconds 20] [--think 2]
        [--workers 4] [--threads 4] [--client-procs 2] [--joins 500] [--join-rates 100,20] [--export-rows 1000000]
-       [--skip-load] [--skip-joins] [--skip-export]
+       [--skip-load] [--skip-joins] [--skip-export] [--poll-answers 10000] [--skip-poll]
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
 recreated: point it at a scratch database.
 """
@@ -306,14 +310,21 @@ def load_test(args, media: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- CSV export
-def make_responses(n_rows: int):
-    """A study with n_rows responses, made in SQL (the ORM would take minutes)."""
+def make_responses(n_rows: int, kind: str = "rating", participants_per_trial_set: int | None = None):
+    """A study with n_rows responses, made in SQL (the ORM would take minutes). kind "correlation":
+    choices (Table 6) instead of ratings (Table 5)."""
     from django.db import connection
 
-    from studies.services import build_rating_study
+    from studies.services import build_correlation_study, build_rating_study
     from tests.studies.conftest import make_world
     world = make_world(sounds_per_class=10)
-    study = build_rating_study("export", world["checkpoints"], catch_trials=0, practice_trials=0)
+    if kind == "rating":
+        study = build_rating_study(f"export {n_rows}", world["checkpoints"], catch_trials=0, practice_trials=0)
+        answer = "1 + a.id %% 5, '', ''"
+    else:
+        study = build_correlation_study(f"choices {n_rows}", world["checkpoints"][0], catch_trials=0, practice_trials=0)
+        answer = ("NULL, CASE WHEN a.id %% 3 = 0 THEN 'right' ELSE 'left' END, "
+                  "CASE WHEN a.id %% 3 = 0 THEN 'negative' ELSE 'positive' END")
     trials = study.trials.count()
     participants = -(-n_rows // trials)
     with connection.cursor() as cursor:
@@ -331,10 +342,13 @@ def make_responses(n_rows: int):
         cursor.execute(
             "INSERT INTO studies_response (assignment_id, participant_id, trial_id, client_id, rating, choice, "
             "chosen_role, response_time_ms, play_count, presented_position, positive_side, client_answered_at, "
-            "created_at) SELECT a.id, a.participant_id, a.trial_id, md5(a.id::text)::uuid, 1 + a.id %% 5, '', '', "
+            f"created_at) SELECT a.id, a.participant_id, a.trial_id, md5(a.id::text)::uuid, {answer}, "
             "800 + a.id %% 4000, 1 + a.id %% 3, a.position, '', now(), now() FROM studies_assignment a "
             "JOIN studies_participant p ON p.id = a.participant_id WHERE p.study_id = %s "
             "ORDER BY a.id LIMIT %s", [study.pk, n_rows])
+        # A database that holds a million answers has statistics on them (autovacuum analyses a
+        # table after bulk inserts, a little later): without them the planner guesses 8 rows.
+        cursor.execute("ANALYZE")
     return study
 
 
@@ -392,6 +406,39 @@ def export_bench(args, media: str) -> None:
     print(f"{'ratio':>22}: app rows/s / COPY rows/s = {(ours['rows'] / ours['seconds']) / (made / copy_seconds):.3f}")
 
 
+# --------------------------------------------------------------------------------- results poll
+def results_poll_bench(args) -> None:
+    """CPU of one poll of the results (the staff API's figures and the live page's fragment, in this
+    process, no HTTP) at --poll-answers answers: computed from scratch (what every poll cost before
+    the results cache, the baseline) against a poll that finds nothing changed (served from the cache)."""
+    from django.template.loader import render_to_string
+
+    from studies.charts import chart_context
+    from studies.selectors.results import study_results
+    from studies.selectors.results_cache import cached_results
+
+    def poll(study, results):
+        render_to_string("admin/studies/study/results_body.html", {"study": study, **chart_context(results)})
+
+    print(f"\n== Results poll at {args.poll_answers} answers (CPU ms per poll, this process) ==")
+    for kind, table in (("rating", "Table 5"), ("correlation", "Table 6")):
+        study = make_responses(args.poll_answers, kind)
+        start = time.process_time()
+        for _ in range(args.poll_cold):
+            poll(study, study_results(study))
+        cold = 1000 * (time.process_time() - start) / args.poll_cold
+        cached_results(study)  # the first poll computes and keeps them
+        start = time.process_time()
+        for _ in range(args.poll_repeats):
+            results = cached_results(study)
+            poll(study, results)
+        warm = 1000 * (time.process_time() - start) / args.poll_repeats
+        assert results["freshness"]["up_to_date"] and results["progress"]["votes"] == args.poll_answers
+        print(f"{table + ', computed':>24}: {cold:8.1f} ms CPU per poll (n={args.poll_cold})")
+        print(f"{table + ', nothing new':>24}: {warm:8.2f} ms CPU per poll (n={args.poll_repeats}; target < 20); "
+              f"ratio to computing {warm / cold:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="client threads of the saturation phases")
@@ -408,6 +455,10 @@ def main() -> None:
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--poll-answers", type=int, default=10_000)
+    parser.add_argument("--poll-cold", type=int, default=3, help="polls computed from scratch (the baseline)")
+    parser.add_argument("--poll-repeats", type=int, default=50, help="polls served from the cache")
+    parser.add_argument("--skip-poll", action="store_true")
     parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
@@ -427,6 +478,8 @@ def main() -> None:
         load_test(args, media)
     if not args.skip_export:
         export_bench(args, media)
+    if not args.skip_poll:
+        results_poll_bench(args)
 
 
 if __name__ == "__main__":

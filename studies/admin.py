@@ -24,7 +24,7 @@ from .services.building import build_correlation_study, build_rating_study, clos
 from .services.building_kinds import build_pairwise_study, build_realism_study
 from .selectors.export import export_csv
 from .selectors.rater import rater_link
-from .selectors.results import study_results
+from .selectors.results_cache import cached_results
 from .services.participants import preview_participant
 
 
@@ -192,7 +192,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def _results_context(self, request, study):
         return {**self.admin_site.each_context(request), "study": study, "opts": self.model._meta,
-                "title": f"Results: {study.name}", **chart_context(study_results(study))}
+                "title": f"Results: {study.name}", **chart_context(cached_results(study))}
 
     def results_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)
@@ -209,7 +209,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def table_csv_view(self, request, pk):
         study = get_object_or_404(Study, pk=pk)
-        results = study_results(study)
+        results = cached_results(study, max_age=0)
         if results["table"] is None:
             self.message_user(request, results["table_note"], messages.WARNING)
             return HttpResponseRedirect(reverse("admin:studies_study_results", args=[pk]))

@@ -16,7 +16,7 @@ from ..export import stream_csv, table_to_csv_rows
 from ..models import Study
 from ..services.building import close_study, open_study
 from ..selectors.export import export_csv
-from ..selectors.results import study_results
+from ..selectors.results_cache import cached_results
 from .serializers import StudySerializer
 
 
@@ -79,8 +79,9 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
-        """Progress, screening (raters and votes before/after) and Table 5 or Table 6."""
-        return Response(study_results(self.get_object()))
+        """Progress, screening (raters and votes before/after) and Table 5 or Table 6, from the results
+        cache: `freshness` says when they were computed and whether answers arrived since."""
+        return Response(cached_results(self.get_object()))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], url_path="responses.csv", renderer_classes=[CSVRenderer, JSONRenderer])
@@ -96,7 +97,7 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     def table_csv(self, request, pk=None):
         """The study's table (Table 5 or 6) in long format, with the screening report."""
         study = self.get_object()
-        results = study_results(study)
+        results = cached_results(study, max_age=0)
         if results["table"] is None:
             return Response({"error": results["table_note"], "code": "no_results"}, status=409)
         header, rows = table_to_csv_rows(results["table"])
