@@ -6,9 +6,9 @@ member watching a study polls on their own. So `cached_results` keeps `study_res
 under the study's key with a fingerprint of what it was computed from (the study's own fields,
 the count and last id of its responses, its raters and how many completed), and a poll that
 finds the same fingerprint is served from the cache: two small aggregate queries, no statistics.
-When answers arrived since, the figures are recomputed, but at most every
-STUDIES_RESULTS_MAX_AGE_SECONDS (default 10) while answers keep arriving: meanwhile the cached
-figures are served and say they are behind. Every result carries `freshness` (when computed, from
+When answers arrived since, the figures are recomputed; where computing them took longer than
+SLOW_SECONDS (a large study), at most every STUDIES_RESULTS_MAX_AGE_SECONDS (default 10) while
+answers keep arriving: meanwhile the cached figures are served and say they are behind. Every result carries `freshness` (when computed, from
 how many answers, how many there are now, whether up to date), shown by the page and the API.
 
 The cache is only a cache: a lost or culled entry is computed again, and an entry of another
@@ -27,6 +27,9 @@ from ..models import Participant, Response, Study
 from .results import study_results
 
 RESULTS_VERSION = 1
+# Only results that took this long to compute are held back while answers arrive: a small study's
+# are recomputed on every change (staff see an answer in the figures as soon as it is stored).
+SLOW_SECONDS = 0.25
 KEEP_SECONDS = 86_400  # a study nobody looked at for a day is computed afresh
 
 
@@ -64,8 +67,12 @@ def cached_results(study: Study, *, max_age: float | None = None) -> dict:
     max_age = max_age_seconds() if max_age is None else max_age
     current = fingerprint(study)
     entry = cache.get(_key(study))
-    if entry is not None and (entry["fingerprint"] == current or time.time() - entry["computed_at"] < max_age):
+    if entry is not None and (entry["fingerprint"] == current or (
+            entry["seconds"] >= SLOW_SECONDS and time.time() - entry["computed_at"] < max_age)):
         return {**entry["results"], "freshness": _freshness(entry, current)}
-    entry = {"fingerprint": current, "computed_at": time.time(), "results": study_results(study)}
+    started = time.perf_counter()
+    results = study_results(study)
+    entry = {"fingerprint": current, "computed_at": time.time(), "results": results,
+             "seconds": time.perf_counter() - started}
     cache.set(_key(study), entry, timeout=KEEP_SECONDS)
     return {**entry["results"], "freshness": _freshness(entry, current)}

@@ -64,9 +64,17 @@ def test_new_answers_raters_and_study_edits_are_seen(client, study, computed, se
     assert len(computed) == 4 and edited["progress"]["incomplete_counted"] is False
 
 
+def test_small_studies_are_always_up_to_date(client, study, computed, settings):
+    settings.STUDIES_RESULTS_MAX_AGE_SECONDS = 3600
+    results_cache.cached_results(study)
+    answer_one(client, study.participants.first())
+    assert results_cache.cached_results(study)["freshness"]["up_to_date"] and len(computed) == 2
+
+
 def test_while_answers_keep_arriving_the_figures_are_recomputed_at_most_every_max_age(client, study, computed,
                                                                                        settings, monkeypatch):
     settings.STUDIES_RESULTS_MAX_AGE_SECONDS = 30
+    monkeypatch.setattr(results_cache, "SLOW_SECONDS", 0.0)   # as if this small study were a large one
     clock = [1_000_000.0]
     monkeypatch.setattr(results_cache.time, "time", lambda: clock[0])
     results_cache.cached_results(study)
