@@ -65,11 +65,14 @@ class AnswerOutcome:
 
 
 _TARGET_SQL = """
-SELECT a.id, a.trial_id, a.state, a.position, a.positive_side, a.counts_toward_target, a.first_served_at,
-       a.expires_at, s.sound_duration_s,
-       (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id AND o.state = %(answered)s),
-       {overlaps},
-       r.participant_id, ra.public_key, r.rating, r.choice
+SELECT a.id AS pk, a.trial_id AS trial_id, a.state AS state, a.position AS position,
+       a.positive_side AS positive_side, a.counts_toward_target AS counts_toward_target,
+       a.first_served_at AS first_served_at, a.expires_at AS expires_at, s.sound_duration_s AS sound_duration_s,
+       (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id AND o.state = %(answered)s)
+           AS n_answered,
+       {overlaps} AS overlaps,
+       r.participant_id AS replay_participant, ra.public_key AS replay_trial, r.rating AS replay_rating,
+       r.choice AS replay_choice
 FROM {assignment} a
 JOIN {trial} t ON t.id = a.trial_id
 JOIN {stimulus} s ON s.id = t.stimulus_id
@@ -82,9 +85,6 @@ WHERE a.participant_id = %(participant)s AND a.public_key = %(trial)s
 _OVERLAPS_SQL = """EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a.participant_id
                                            AND p.sound_started_at < %(played_until)s
                                            AND p.sound_ended_at > %(played_from)s)"""
-_TARGET_FIELDS = ("pk", "trial_id", "state", "position", "positive_side", "counts_toward_target", "first_served_at",
-                  "expires_at", "trial__stimulus__sound_duration_s", "n_answered", "overlaps", "replay_participant", "replay_trial",
-                  "replay_rating", "replay_choice")
 
 
 def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
@@ -105,9 +105,10 @@ def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
                              "participant": participant.pk, "trial": answer.trial,
                              "played_from": _db_time(played_from), "played_until": _db_time(played_until)})
         row = cursor.fetchone()
+        names = [column[0] for column in cursor.description]  # the row by the names the statement gives
     if row is None:
         return None
-    target = dict(zip(_TARGET_FIELDS, row))
+    target = dict(zip(names, row))
     target["counts_toward_target"] = bool(target["counts_toward_target"])
     target["overlaps"] = bool(target["overlaps"])
     for name in ("first_served_at", "expires_at"):  # SQLite hands raw datetimes back naive or as text (both UTC)
@@ -207,7 +208,7 @@ def _check_playback(participant: Participant, target: dict, answer: SubmittedAns
         return False, "its sound had not been fetched when it is said to have started"
     if target["overlaps"]:
         return False, "its playback overlaps the playback of another of your trials"
-    duration = timedelta(seconds=target["trial__stimulus__sound_duration_s"])
+    duration = timedelta(seconds=target["sound_duration_s"])
     if ended - started < duration * (1 - PLAYBACK_SLACK_SHARE) - PLAYBACK_SLACK:
         return False, "the playback reported for it is shorter than its sound"
     return bool(answer.played_to_end), ""
