@@ -21,6 +21,10 @@ Export: 1,000,000 responses made with SQL, exported by the app's streaming CSV p
 own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
 process's peak resident-memory growth (VmHWM after the export minus before it).
 
+Rater CPU: CPU ms of the bench process per next and per answer through Django's test client
+(middleware included, no HTTP server) against the trivial view: a figure a loaded machine does
+not blur.
+
 Results poll: a rating (Table 5) and a correlation (Table 6, 2,000 bootstrap resamples) study with
 --poll-answers responses made in SQL; printed: CPU ms per poll computed from scratch (the baseline:
 what every poll cost before the results cache) and per poll that finds nothing changed (target < 20).
@@ -31,7 +35,7 @@ trivial-view baseline absorbs because it runs on the same setup.
 
 Usage: .venv/bin/python bench/studies_load.py [--clients 32] [--raters 100] [--seconds 20] [--think 2]
        [--workers 4] [--threads 4] [--client-procs 2] [--joins 500] [--join-rates 100,20] [--export-rows 1000000]
-       [--skip-load] [--skip-joins] [--skip-export] [--poll-answers 10000] [--skip-poll]
+       [--skip-load] [--skip-joins] [--skip-export] [--poll-answers 10000] [--skip-poll] [--skip-cpu]
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/evalsite_bench_studies) is dropped and
 recreated: point it at a scratch database.
 """
@@ -406,6 +410,50 @@ def export_bench(args, media: str) -> None:
     print(f"{'ratio':>22}: app rows/s / COPY rows/s = {(ours['rows'] / ours['seconds']) / (made / copy_seconds):.3f}")
 
 
+# ------------------------------------------------------------------------- rater CPU per request
+def rater_cpu_bench(args) -> None:
+    """CPU ms of this process per rater request (next, answer) against the trivial view, through
+    Django's test client (the whole middleware stack, no HTTP server and no client load): what a
+    loaded machine cannot blur, since CPU time counts only this process's own work."""
+    import uuid as _uuid
+
+    from django.test import Client
+
+    from studies.services import build_rating_study, open_study, start_participant
+    from tests.studies.conftest import make_world
+    world = make_world(sounds_per_class=10)
+    study = open_study(build_rating_study("cpu", world["checkpoints"], target_votes=10**6, catch_trials=0,
+                                          practice_trials=0, require_full_playback=False))
+    tokens = [start_participant(study).token for _ in range(args.cpu_raters)]
+    client, spent, pairs = Client(), {"next": 0.0, "answer": 0.0}, 0
+    for warm_up in (True, False):
+        for token in tokens:
+            for _ in range(2 if warm_up else 10):
+                start = time.process_time()
+                trials = client.get(f"/api/studies/rater/{token}/next/").json()["trials"]
+                next_cpu = time.process_time() - start
+                body = {"trial": trials[0]["id"], "client_id": str(_uuid.uuid4()), "rating": 3,
+                        "response_time_ms": 1200, "play_count": 1, "played_to_end": True}
+                start = time.process_time()
+                status = client.post(f"/api/studies/rater/{token}/answers/", body,
+                                     content_type="application/json").status_code
+                answer_cpu = time.process_time() - start
+                assert status == 201, status
+                if not warm_up:
+                    spent["next"] += next_cpu
+                    spent["answer"] += answer_cpu
+                    pairs += 1
+    start = time.process_time()
+    for _ in range(pairs):
+        client.get("/healthz")
+    trivial = 1000 * (time.process_time() - start) / pairs
+    per = {name: 1000 * total / pairs for name, total in spent.items()}
+    print(f"\n== Rater CPU per request (this process, test client, n={pairs} each) ==")
+    print(f"{'trivial JSON view':>24}: {trivial:6.2f} ms CPU")
+    for name, value in per.items():
+        print(f"{name:>24}: {value:6.2f} ms CPU ({value / trivial:.1f} x the trivial view)")
+
+
 # --------------------------------------------------------------------------------- results poll
 def results_poll_bench(args) -> None:
     """CPU of one poll of the results (the staff API's figures and the live page's fragment, in this
@@ -459,6 +507,8 @@ def main() -> None:
     parser.add_argument("--poll-cold", type=int, default=3, help="polls computed from scratch (the baseline)")
     parser.add_argument("--poll-repeats", type=int, default=50, help="polls served from the cache")
     parser.add_argument("--skip-poll", action="store_true")
+    parser.add_argument("--cpu-raters", type=int, default=20, help="raters of the CPU-per-request phase")
+    parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
@@ -478,6 +528,8 @@ def main() -> None:
         load_test(args, media)
     if not args.skip_export:
         export_bench(args, media)
+    if not args.skip_cpu:
+        rater_cpu_bench(args)
     if not args.skip_poll:
         results_poll_bench(args)
 
