@@ -250,6 +250,9 @@ STUDIES_REQUIRE_CROWD_SESSION = env.bool("STUDIES_REQUIRE_CROWD_SESSION", defaul
 # A rater and their study are kept in each web process this many seconds (saves a query on most
 # rater API calls; a study closed by staff takes answers for up to this long). 0: always read.
 STUDIES_RATER_CACHE_SECONDS = env.float("STUDIES_RATER_CACHE_SECONDS", default=2.0)
+# A large study's results (slow to compute) are recomputed at most this often while answers keep
+# arriving; the page and the API say how far behind they are (studies/selectors/results_cache.py).
+STUDIES_RESULTS_MAX_AGE_SECONDS = env.float("STUDIES_RESULTS_MAX_AGE_SECONDS", default=10.0)
 
 # --- Celery and the job engine -------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
