@@ -227,7 +227,7 @@ STUDIES_RATES = {
 # iframe on these sites. Every other page keeps X-Frame-Options: DENY.
 STUDIES_FRAME_ANCESTORS = env.list("STUDIES_FRAME_ANCESTORS", default=[
     "https://worker.mturk.com", "https://workersandbox.mturk.com", "https://www.mturk.com"])
-# Holds are kept by answers only (studies/assignment.py). A new rater holds their trials this long
+# Holds are kept by answers only (studies/services/assignment.py). A new rater holds their trials this long
 # until their first answer (each answer then holds the rest for the study's TTL); trials given back
 # to a returning rater are held this long too.
 STUDIES_JOIN_HOLD_MINUTES = env.int("STUDIES_JOIN_HOLD_MINUTES", default=5)

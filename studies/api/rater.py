@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from .. import limits
 from . import rater_lean
+from .rater_lean import UnknownRater, refuse_constant, refuse_duplicate_keys
 from ..errors import RateLimited, StudyError
 from ..selectors.rater import completion_info, participant_for_token, rater_state
 from ..services.participants import resume
@@ -30,34 +31,6 @@ from .serializers import AnswerResultSerializer, AnswerSerializer, ErrorSerializ
 MAX_ANSWER_BYTES = 16 * 1024  # an answer is ~300 bytes; anything near this is not from our page
 
 
-class UnknownRater(StudyError):
-    status = 404
-    code = "not_found"
-
-    def __init__(self):
-        super().__init__("Unknown rater link.")
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _refuse_duplicate_keys(pairs):
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("an object repeats a key")
-    return dict(pairs)
-
-
-def parse_strict_json(data: bytes):
-    """A body as StrictJSONParser reads it; ValueError for anything that parser refuses."""
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant,
-                          object_pairs_hook=_refuse_duplicate_keys)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply.") from None
-
-
 class StrictJSONParser(JSONParser):
     """JSON as RFC 8259 has it: no NaN/Infinity, no repeated keys, and a body nested too deeply for
     Python's parser (thousands of '[') is a 400, not a RecursionError."""
@@ -65,7 +38,7 @@ class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             text = stream.read().decode("utf-8") if stream is not None else ""
-            return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicate_keys)
+            return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=refuse_duplicate_keys)
         except RecursionError:
             raise ParseError("JSON nested too deeply.") from None
         except (ValueError, UnicodeDecodeError) as error:

@@ -39,6 +39,34 @@ _REQUIRED = ("trial", "client_id", "response_time_ms", "play_count")
 _TIMES = ("answered_at", "sound_started_at", "sound_ended_at")
 
 
+class UnknownRater(StudyError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("Unknown rater link.")
+
+
+def refuse_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def refuse_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("an object repeats a key")
+    return dict(pairs)
+
+
+def parse_strict_json(data: bytes):
+    """A body as StrictJSONParser reads it; ValueError for anything that parser refuses."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=refuse_constant,
+                          object_pairs_hook=refuse_duplicate_keys)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply.") from None
+
+
 def _int_in(value, low: int, high: int) -> bool:
     return type(value) is int and low <= value <= high
 
@@ -107,7 +135,6 @@ def takes_json(request) -> bool:
 
 
 def _rater(request, token: str):
-    from .rater import UnknownRater
     limits.check(request, "api_token", token)
     request.META[COUNTED] = True
     participant = participant_for_token(token)
@@ -136,7 +163,6 @@ def lean_answer(request, token: str, max_bytes: int):
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or not 0 < int(length) <= max_bytes:
         return None
-    from .rater import parse_strict_json
     try:
         body = parse_strict_json(request.body)
     except ValueError:
