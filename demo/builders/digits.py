@@ -7,8 +7,9 @@ espeak-ng makes them, read from each variant file: 'klatt' (the Klatt formant sy
 is held out: its voices make the 'heldout' split, so scores there measure whether a model carries over
 to a voice family it never heard. The other families' variants are split three ways, so 'val' (model
 selection) and 'test' (in-domain) voices use timbres no training voice uses. Every clip draws its own
-speed and pitch and goes through the same room, equaliser (including a telephone band), noise and
-level augmentation, whatever its split. Test, held-out and validation images come from a pool of
+speed and pitch and goes through the same augmentation whatever its split (AUGMENT_OPTIONS: SoX
+tempo and pitch, a synthetic or SoX-reverberated room, an equaliser, an 8 kHz mu-law telephone line,
+noise and level). Test, held-out and validation images come from a pool of
 handwritten digits disjoint from the training pool.
 
 A second held-out family, 'human-recorded', is festival's ked diphone voice (Debian festvox-kdlpc16k:
