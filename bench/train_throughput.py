@@ -25,6 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gan.ml.device import resolve_device  # noqa: E402
 from gan.ml.paired_arrays import PairedArrays, decode_images  # noqa: E402
 from gan.ml.trainer import Trainer  # noqa: E402
 from gan.ml.variants import ModelConfig, TrainConfig  # noqa: E402
@@ -101,7 +102,7 @@ if __name__ == "__main__":
                 results[name].append((images / wall, images / cpu))
                 print(f"  {name:6s} run {r}: {wall:6.2f} s wall ({images / wall:7.1f} images/s), "
                       f"{cpu:6.2f} s CPU ({images / cpu:7.1f} images per CPU-s)")
-        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(args.device)
         print(f"device {device}, {torch.get_num_threads()} threads, {args.pairs} pairs {args.size}x{args.size} RGB, "
               f"width {args.width}, batch {args.batch}, {cfg.total_iterations(args.pairs)} iterations (1 D + 5 G), "
               f"best of {args.repeats}")

@@ -13,7 +13,6 @@ improving says so ('completed' with ``improving_at_end``); a NaN or infinite los
 """
 from __future__ import annotations
 
-import io
 import math
 import os
 import random
@@ -32,6 +31,7 @@ from .device import resolve_device
 from .diffaugment import diff_augment
 from .ema import make_average, update_average, warmed_up_decay
 from .generate import class_grid, to_uint8
+from .media import write_png
 from .variants import ModelConfig, TrainConfig, Variant, get_variant
 
 # What the trainer logs every step (averaged over log_every steps into the history).
@@ -353,13 +353,7 @@ class Trainer:
     def save_samples(self) -> Path:
         grid = class_grid(self.sample_images(), self.data.labels[self._fixed_rows], self.data.class_names,
                           self.train_cfg.samples_per_class)
-        path = self.run_dir / SAMPLE_DIR / f"step_{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        grid.save(buffer, format="PNG")
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(buffer.getvalue())
-        os.replace(tmp, path)
+        path = write_png(self.run_dir / SAMPLE_DIR / f"step_{self.step:08d}.png", grid)  # atomic, fenced
         self._call("on_samples", path, self.step)
         return path
 
