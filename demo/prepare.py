@@ -1,6 +1,6 @@
 """What `make demo` prepares before serving. Every step is idempotent: a second run reuses the first.
 
-instruments dataset (small) -> row g of Table 4 (the paper's model) and row h (the data-efficient one)
+instruments dataset (small) -> row g of Table 4 (the paper's model) and h-cbn (the recipe bench's winner)
 on SoundNet features -> digits dataset (small)
 -> row g on MFCC -> images from the test sounds at four volumes -> a rating study of the two instrument
 models (Table 5) and a correlation study of the digits model (Table 6), open, with rater links.
@@ -33,14 +33,16 @@ class DemoModel:
 
 
 # Instruments: the paper's task on SoundNet features. The rating study compares row g (the paper's
-# model) with row h (beyond the paper: projected D, upsample + CBN G, DiffAugment, EMA; bench/recipes.py),
-# so raters see what each draws for the same sounds. Row h costs ~4x per iteration (its frozen
-# EfficientNet-Lite1 features), so it gets the same 300 iterations in a couple of minutes. Digits: time-averaged MFCC learns spoken -> written digits in minutes on
-# CPU, and a mirrored digit is another glyph, so no flips.
+# model) with the recipe bench's winner, h-cbn (beyond the paper: projected D on frozen
+# EfficientNet-Lite1, DiffAugment, EMA, sound noise, with the paper's generator; it beat row h, whose
+# upsample + CBN generator costs more per iteration, in docs/results/recipes*.md), so raters see what
+# each draws for the same sounds. It costs ~3x per iteration (the frozen features), so it gets the
+# same 300 iterations in a couple of minutes. Digits: time-averaged MFCC learns spoken -> written
+# digits in minutes on CPU, and a mirrored digit is another glyph, so no flips.
 DEMO_MODELS = (
     DemoModel("demo-instruments-g", "instruments", "g", {"kind": "soundnet"},
               {"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32}, True),
-    DemoModel("demo-instruments-h", "instruments", "h", {"kind": "soundnet"},
+    DemoModel("demo-instruments-h", "instruments", "h-cbn", {"kind": "soundnet"},
               {"g_width": 16, "d_width": 16, "z_dim": 10, "image_size": 32}, True),
     DemoModel("demo-digits-g", "digits", "g", {"kind": "mfcc"}, {"g_width": 16, "d_width": 16, "z_dim": 10}, False),
 )

@@ -34,11 +34,11 @@ def test_prepare_demo_trains_the_instrument_and_digit_models_and_opens_both_stud
     assert g.run.variant == "g" and g.run.feature_spec["kind"] == "soundnet" and g.run.dataset == instruments
     assert GeneratedImage.objects.filter(checkpoint=g, volume=3.0).exists()
     h = result["checkpoints"]["demo-instruments-h"]
-    assert h.run.variant == "h" and GeneratedImage.objects.filter(checkpoint=h).exists()
+    assert h.run.variant == "h-cbn" and GeneratedImage.objects.filter(checkpoint=h).exists()
     rating = Study.objects.get(name__startswith="Demo: rating")
     assert _datasets_of(rating) == {"instruments"}
     assert {s.generated_image.checkpoint.run.variant for s in rating.stimuli.filter(generated_image__isnull=False)} \
-        == {"g", "h"}                              # the paper's model against the data-efficient one
+        == {"g", "h-cbn"}                          # the paper's model against the recipe bench's winner
     correlation = Study.objects.get(name__startswith="Demo: correlation")
     assert _datasets_of(correlation) == {"digits"}
     runs = TrainingRun.objects.count()
