@@ -131,10 +131,13 @@ def test_answers_queued_when_the_page_closes_are_sent_with_keepalive(browser, li
     wait_until(page, lambda: len(queue(page)) == 1 and page.is_visible("#offline"))
     network["up"] = True
     page.close(run_before_unload=True)  # pagehide: the queue goes out with keepalive
+    # Another page of the context pumps Playwright's events (the route above answers the keepalive
+    # request from this thread) while we wait up to 10 s for the answer to land.
+    pump = context.new_page()
     for _ in range(100):
         if Response.objects.count():
             break
-        context.pages or context.new_page().wait_for_timeout(100)
+        pump.wait_for_timeout(100)
     assert Response.objects.filter(participant__study=study, rating=2).count() == 1
     context.close()
 
