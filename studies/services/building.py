@@ -236,6 +236,28 @@ def _stimulus(study, copier: MediaCopier, *, sound, label, image, generated=None
         provenance=provenance or {})
 
 
+def _checked(checkpoints: Sequence[Checkpoint], labels, least: int) -> tuple[list, list]:
+    checkpoints = list(checkpoints)
+    if len(checkpoints) < least:
+        raise BuildError(f"choose at least {least} checkpoint{'s' if least > 1 else ''} for this study")
+    if len({c.pk for c in checkpoints}) != len(checkpoints):
+        raise BuildError("a checkpoint was chosen twice")
+    labels = list(labels) if labels else [condition_label(c) for c in checkpoints]
+    if len(labels) != len(checkpoints) or len(set(labels)) != len(labels):
+        raise BuildError("condition_labels must give one distinct label per checkpoint")
+    return checkpoints, labels
+
+
+def _common_sounds(checkpoints, volume, seed, sounds_per_class, rng, *, need_photo: bool):
+    per_checkpoint = [_images_by_sound(c, volume, seed) for c in checkpoints]
+    common = set.intersection(*(set(images) for images in per_checkpoint))
+    if need_photo:  # a real photo of the same sound: the generated image's own test pair
+        common = {s for s in common if per_checkpoint[0][s].source_pair is not None
+                  and per_checkpoint[0][s].source_pair.image}
+    labels = {s: per_checkpoint[0][s].sound_label for s in common}
+    return per_checkpoint, _balanced_sounds(labels, sounds_per_class, rng), labels
+
+
 @transaction.atomic
 def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_per_class: int | None = None,
                        target_votes: int = 10, trials_per_participant: int | None = None, catch_trials: int = 2,
@@ -243,19 +265,12 @@ def build_rating_study(name: str, checkpoints: Sequence[Checkpoint], *, sounds_p
                        condition_labels: Sequence[str] | None = None, require_full_playback: bool = True,
                        title: str = "", instructions: str = "", created_by=None, rng_seed: int = 0) -> Study:
     """A draft rating study: test sounds x `checkpoints` (Table 5 rows in the given order)."""
-    checkpoints = list(checkpoints)
     if not checkpoints:
         raise BuildError("choose at least one checkpoint (condition) for a rating study")
-    if len({c.pk for c in checkpoints}) != len(checkpoints):
-        raise BuildError("a checkpoint was chosen twice")
-    labels = list(condition_labels) if condition_labels else [condition_label(c) for c in checkpoints]
-    if len(labels) != len(checkpoints) or len(set(labels)) != len(labels):
-        raise BuildError("condition_labels must give one distinct label per checkpoint")
+    checkpoints, labels = _checked(checkpoints, condition_labels, 1)
     rng = random.Random(rng_seed)
-    per_checkpoint = [_images_by_sound(c, volume, seed) for c in checkpoints]
-    common = set.intersection(*(set(images) for images in per_checkpoint))
-    sound_labels = {s: per_checkpoint[0][s].sound_label for s in common}
-    sounds = _balanced_sounds(sound_labels, sounds_per_class, rng)
+    per_checkpoint, sounds, sound_labels = _common_sounds(checkpoints, volume, seed, sounds_per_class, rng,
+                                                          need_photo=False)
     params = {"checkpoints": [c.pk for c in checkpoints], "sounds_per_class": sounds_per_class, "volume": volume,
               "seed": seed, "catch_trials": catch_trials, "practice_trials": practice_trials, "rng_seed": rng_seed}
     study = _new_study(name, StudyKind.RATING, target_votes=target_votes,

@@ -32,20 +32,8 @@ from ..errors import BuildError
 from ..models import Condition, StudyKind, Trial, TrialRole
 from ..planning import StoppingRule
 from ..records import StatsInputError
-from .building import (MediaCopier, _balanced_sounds, _images_by_sound, _new_study, _real_pairs, _scrambled_image,
-                       _stimulus, condition_label, study_image_size)
-
-
-def _checked(checkpoints: Sequence[Checkpoint], labels, least: int) -> tuple[list, list]:
-    checkpoints = list(checkpoints)
-    if len(checkpoints) < least:
-        raise BuildError(f"choose at least {least} checkpoint{'s' if least > 1 else ''} for this study")
-    if len({c.pk for c in checkpoints}) != len(checkpoints):
-        raise BuildError("a checkpoint was chosen twice")
-    labels = list(labels) if labels else [condition_label(c) for c in checkpoints]
-    if len(labels) != len(checkpoints) or len(set(labels)) != len(labels):
-        raise BuildError("condition_labels must give one distinct label per checkpoint")
-    return checkpoints, labels
+from .building import (MediaCopier, _checked, _common_sounds, _new_study, _real_pairs, _scrambled_image, _stimulus,
+                       study_image_size)
 
 
 def _stopping(stopping: dict | None) -> dict | None:
@@ -54,16 +42,6 @@ def _stopping(stopping: dict | None) -> dict | None:
     except StatsInputError as error:
         raise BuildError(str(error)) from error
     return rule.to_dict() if rule else None
-
-
-def _common_sounds(checkpoints, volume, seed, sounds_per_class, rng, *, need_photo: bool):
-    per_checkpoint = [_images_by_sound(c, volume, seed) for c in checkpoints]
-    common = set.intersection(*(set(images) for images in per_checkpoint))
-    if need_photo:  # a real photo of the same sound: the generated image's own test pair
-        common = {s for s in common if per_checkpoint[0][s].source_pair is not None
-                  and per_checkpoint[0][s].source_pair.image}
-    labels = {s: per_checkpoint[0][s].sound_label for s in common}
-    return per_checkpoint, _balanced_sounds(labels, sounds_per_class, rng), labels
 
 
 @transaction.atomic
