@@ -33,7 +33,8 @@ def child(rounds: int) -> dict:
     from django.core.management import call_command
 
     from evalsite.celery import app
-    from jobs.engine import JobContext, claim_job, create_job
+    from jobs.context import JobContext
+    from jobs.engine import claim_job, create_job
     from jobs.models import Job, JobStatus
 
     call_command("migrate", verbosity=0)

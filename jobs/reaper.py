@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine
+from .context import LOG_TAIL_LINES
 from .models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def reap_stale_jobs(now=None) -> list[tuple[int, str]]:
     for job in stale.only("pk", "attempts", "attempts_at_retry", "cancel_requested", "heartbeat_at",
                           "worker", "queue", "log_tail"):
         note = f"{now:%H:%M:%S} heartbeat from {job.worker or '?'} stale since {job.heartbeat_at:%H:%M:%S}"
-        tail = "\n".join((job.log_tail.splitlines() + [note])[-engine.LOG_TAIL_LINES:])
+        tail = "\n".join((job.log_tail.splitlines() + [note])[-LOG_TAIL_LINES:])
         same_run = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts,
                                       heartbeat_at=job.heartbeat_at)
         used = job.attempts - job.attempts_at_retry

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import JobContext
+from .context import JobContext
 from .registry import register_kind
 
 

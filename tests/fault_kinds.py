@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 from jobs.registry import KINDS, register_kind
 
 KIND = "faulty"
@@ -109,6 +109,7 @@ def install(faults: dict) -> None:
 
     from gan.ml import atomic
     from jobs import engine
+    from jobs.heartbeat import Heartbeat
 
     register()
     _FAULTS.update(faults)
@@ -146,13 +147,13 @@ def install(faults: dict) -> None:
         atomic.write_with = faulty_write
 
     if kill_at == "result":
-        end = engine.JobContext._end
+        end = JobContext._end
 
         def die_before_recording(self, status, **extra):
             if status == "succeeded":
                 _die()  # the body has finished; its result is not recorded
             return end(self, status, **extra)
-        engine.JobContext._end = die_before_recording
+        JobContext._end = die_before_recording
 
     if "db_away_s" in faults:
         # The database goes away when the body starts, for db_away_s seconds: every heartbeat and
@@ -169,7 +170,7 @@ def install(faults: dict) -> None:
         def away() -> bool:
             return window["until"] is not None and time.monotonic() < window["until"]
 
-        touch, update = engine._Heartbeat._touch, engine.JobContext._update_running
+        touch, update = Heartbeat._touch, JobContext._update_running
 
         def touch_or_fail(self):
             if away():
@@ -180,5 +181,5 @@ def install(faults: dict) -> None:
             if away():
                 raise OperationalError("server closed the connection unexpectedly (injected)")
             return update(self, **fields)
-        engine._Heartbeat._touch = touch_or_fail
-        engine.JobContext._update_running = update_or_fail
+        Heartbeat._touch = touch_or_fail
+        JobContext._update_running = update_or_fail

@@ -11,7 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 
 from ..media_paths import media_path, media_relative
 from ..ml import metrics as scores

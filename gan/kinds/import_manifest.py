@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 
 from ..models import ImportStatus
 from ..services.import_sources import printable

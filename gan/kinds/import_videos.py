@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 from jobs.errors import JobError
 
 from ..media_paths import media_path

@@ -1,5 +1,5 @@
 """The `split_dataset` job: gan/services/splitting.py's split, as a job."""
-from jobs.engine import JobContext
+from jobs.context import JobContext
 
 from ..models import Dataset
 from ..services.splitting import SplitParams, split_dataset

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from django.conf import settings
 
-from jobs.engine import JobCancelled, JobContext
+from jobs.context import JobContext
+from jobs.errors import JobCancelled
 
 from ..media_paths import media_path, media_relative
 from ..ml import atomic

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 from jobs.errors import JobError
 
 from ..media_paths import media_path

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from jobs.engine import JobContext
+from jobs.context import JobContext
 
 from ..ml import metrics as scores
 from ..ml.features import FeatureSpec

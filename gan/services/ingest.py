@@ -26,7 +26,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from jobs.engine import JobContext, create_job
+from jobs.context import JobContext
+from jobs.engine import create_job
 from jobs.errors import JobError
 from jobs.models import Job
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from gan.ml import atomic
 from jobs import engine
 from jobs.engine import cancel_job, claim_job, create_job, execute_job, retry_job
+from jobs.heartbeat import Heartbeat
 from jobs.models import Job, JobStatus
 from jobs.reaper import reap_stale_jobs, sweep_queued_jobs
 from jobs.registry import KINDS, register_kind
@@ -112,7 +113,7 @@ def slow_kind():
 
 def test_the_heartbeat_rides_out_database_errors(transactional_db, sent, settings, slow_kind, monkeypatch):
     settings.JOB_HEARTBEAT_INTERVAL, settings.JOB_HEARTBEAT_TIMEOUT = 0.1, 3
-    failures, touch = [], engine._Heartbeat._touch
+    failures, touch = [], Heartbeat._touch
 
     def flaky(self):
         if len(failures) < 5:  # 0.5 s of errors, well under the 2.8 s self-stop
@@ -120,7 +121,7 @@ def test_the_heartbeat_rides_out_database_errors(transactional_db, sent, setting
             raise OperationalError("server closed the connection unexpectedly")
         return touch(self)
 
-    monkeypatch.setattr(engine._Heartbeat, "_touch", flaky)
+    monkeypatch.setattr(Heartbeat, "_touch", flaky)
     job = create_job("slow-test")
     assert execute_job(job.pk, "w") == "succeeded"
     assert len(failures) == 5 and slow_kind == [1]
@@ -133,7 +134,7 @@ def test_a_heartbeat_that_cannot_write_stops_its_job_before_the_timeout(transact
     def down(self):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(engine._Heartbeat, "_touch", down)
+    monkeypatch.setattr(Heartbeat, "_touch", down)
     job = create_job("slow-test")
     started = time.monotonic()
     outcome = execute_job(job.pk, "w")

@@ -7,7 +7,8 @@ import pytest
 from gan.kinds.train import remove_stale_temporaries
 from gan.ml import atomic
 from gan.ml.checkpoint import checkpoint_path, latest_checkpoint, save_checkpoint
-from jobs.engine import JobContext, JobLost, claim_job, create_job
+from jobs.context import JobContext
+from jobs.engine import JobLost, claim_job, create_job
 from jobs.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
