@@ -250,7 +250,7 @@ def _start_server(args, port):
 
 
 def load_test(args, media: str) -> None:
-    from studies.services.assignment import live_loads
+    from studies.selectors.loads import live_loads
     from studies.models import Trial
     from studies.services import build_rating_study, open_study, resume, start_participant
     from tests.studies.conftest import make_world

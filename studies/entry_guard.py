@@ -43,7 +43,7 @@ def address_key(address: str) -> str:
 
 
 def holder_key(address: str) -> str:
-    """The key raters are capped under per address (studies.services.assignment), or "" for no cap: a
+    """The key raters are capped under per address (studies.services.admission), or "" for no cap: a
     loopback or private address is a proxy of ours that was not named in TRUSTED_PROXIES (every
     rater would share it, and three raters would fill the site) or a lab's own network."""
     try:

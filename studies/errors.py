@@ -86,7 +86,7 @@ class LimiterUnavailable(RateLimited):
 
 class StudyBusy(RateLimited):
     """Many raters joined a study just now and none has answered yet: the next waits a moment
-    (studies.services.assignment.admit_new_rater)."""
+    (studies.services.admission.admit_new_rater)."""
     status = 429
     code = "study_busy"
 

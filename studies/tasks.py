@@ -1,7 +1,7 @@
 """Periodic upkeep of the studies (Celery beat, every STUDIES_MAINTENANCE_INTERVAL seconds)."""
 from celery import shared_task
 
-from .services.assignment import maintain_studies as _maintain
+from .services.upkeep import maintain_studies as _maintain
 from .limits import prune_expired
 from .services.stopping import close_by_stopping_rules
 

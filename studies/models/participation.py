@@ -59,10 +59,10 @@ class Participant(models.Model):
         indexes = [
             models.Index(fields=["study", "client_address"], condition=~Q(client_address=""),
                          name="participant_study_address"),
-            # Raters who have not answered yet, by join time: the cap on them (studies.services.assignment).
+            # Raters who have not answered yet, by join time: the cap on them (studies.services.admission).
             models.Index(fields=["study", "created_at"], condition=Q(last_active_at__isnull=True),
                          name="participant_unconfirmed"),
-            # Raters by their last answer: who holds without answering (studies.services.assignment.reclaim_idle).
+            # Raters by their last answer: who holds without answering (studies.services.admission.reclaim_idle).
             models.Index(fields=["study", "last_active_at"], name="participant_study_progress"),
         ]
 

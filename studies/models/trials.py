@@ -71,7 +71,7 @@ class Trial(models.Model):
                   "pairwise study the unbroken image), 'fake' or 'real' (realism); also set on realism "
                   "qualification (practice) trials, whose known answers screen raters.")
     vote_count = models.PositiveIntegerField(default=0, help_text="Answers from non-preview raters.")
-    # Kept by studies.services.assignment in the same transactions that change assignments, so a join reads
+    # Kept by studies.services.loads in the same transactions that change assignments, so a join reads
     # the loads of a study's trials in one small query instead of counting its assignments.
     load = models.PositiveIntegerField(
         default=0, help_text="Live assignments of non-preview raters: answered, or active until the periodic "

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError
 
-from .assignment import assign_participant, resume_participant
+from .assignment import assign_participant
+from .returning import resume_participant
 from ..entry_guard import holder_key
 from ..errors import BadLink, CrowdEntryRefused, StudyNotOpen
 from ..models import Participant, Study, StudyState

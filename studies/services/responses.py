@@ -20,7 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .assignment import reactivate, renew_margin, ttl
+from .holds import renew_margin, ttl
+from .returning import reactivate
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
 from ..models import (Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, Stimulus, StudyKind,
                       Trial)

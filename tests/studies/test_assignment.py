@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from studies.services.assignment import maintain_studies
+from studies.services.upkeep import maintain_studies
 from studies.errors import StudyFull
 from studies.models import Assignment, AssignmentState, Response, StudyState, Trial, TrialRole
 from studies.services import build_correlation_study, build_rating_study, open_study, start_participant

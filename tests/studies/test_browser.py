@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from studies.services.assignment import maintain_studies
+from studies.services.upkeep import maintain_studies
 from studies.models import Response, StudyKind
 from studies.services import build_correlation_study, build_rating_study, open_study
 

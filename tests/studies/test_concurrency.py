@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from studies.errors import StudyError, StudyFull
 from studies.models import Assignment, AssignmentState, Participant, Response, StudyState, Trial, TrialRole
-from studies.services.assignment import live_loads, maintain_studies
+from studies.selectors.loads import live_loads
+from studies.services.upkeep import maintain_studies
 from studies.services import SubmittedAnswer, build_rating_study, open_study, save_answer, start_participant
 from studies.services.responses import mark_sound_served
 

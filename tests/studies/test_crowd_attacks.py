@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from studies.services.assignment import maintain_studies
+from studies.services.upkeep import maintain_studies
 from studies.models import Assignment, AssignmentState, Participant, Response, Stimulus
 from studies.services import build_rating_study, open_study
 

@@ -219,7 +219,7 @@ def test_answer_takes_3_queries_next_2_and_gets_do_not_write(client, study):
 
 
 def test_abandoned_joins_release_their_trials_fast(client, study, settings):
-    from studies.services.assignment import maintain_studies
+    from studies.services.upkeep import maintain_studies
     rater = join(client, study)
     held = rater.assignments.order_by("-position").first()
     assert held.expires_at <= timezone.now() + timedelta(minutes=settings.STUDIES_JOIN_HOLD_MINUTES, seconds=5)

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from studies.services.assignment import maintain_studies
+from studies.services.upkeep import maintain_studies
 from studies.models import Response, Study, TrialRole
 from studies.selectors.results import study_results
 from studies.services import build_correlation_study, build_rating_study, open_study
