@@ -16,7 +16,7 @@ import torch
 from .atomic import write_with
 from .architectures import build_generator
 from .networks import Generator
-from .variants import ModelConfig, Variant, config_differences
+from .variants import ModelConfig, TrainConfig, Variant, config_differences
 
 FORMAT = "audio2scene-gan/1"
 CHECKPOINT_DIR = "checkpoints"
@@ -92,3 +92,17 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
             "model_config": state["model_config"], "class_names": list(state.get("class_names", [])),
             "feature_kind": state.get("metadata", {}).get("feature_kind")}
     return generator, info
+
+
+def check_same_training(path: str | os.PathLike, state: dict, train_cfg: TrainConfig, class_names) -> None:
+    """A run resumes from a checkpoint only if it was trained with these settings on these classes
+    (in this order: a class index is a position); CheckpointMismatch naming what differs otherwise."""
+    stored_train = TrainConfig.from_dict(state["train_config"])
+    changed = stored_train.differences(train_cfg)
+    if changed:
+        raise CheckpointMismatch(f"checkpoint {path} was trained with other settings: "
+                                 + ", ".join(f"{n}: {getattr(stored_train, n)!r} != {getattr(train_cfg, n)!r}"
+                                             for n in changed))
+    if list(state["class_names"]) != list(class_names):
+        raise CheckpointMismatch(f"checkpoint {path} was trained on classes {state['class_names']}, "
+                                 f"not {list(class_names)}")

@@ -69,6 +69,22 @@ class PairedArrays:
         return np.unique(self.labels)
 
 
+def check_fits(data: PairedArrays, model_cfg) -> None:
+    """DatasetError naming every way the arrays disagree with a model config (a ModelConfig: its
+    sound_dim, channels, image_size and num_classes)."""
+    m, d = model_cfg, data
+    problems = []
+    if d.features.shape[1] != m.sound_dim:
+        problems.append(f"features have {d.features.shape[1]} dims but model sound_dim is {m.sound_dim}")
+    if d.images.shape[1:] != (m.channels, m.image_size, m.image_size):
+        problems.append(f"images are {d.images.shape[1:]} but the model makes "
+                        f"{(m.channels, m.image_size, m.image_size)}")
+    if len(d.class_names) != m.num_classes:
+        problems.append(f"the data has {len(d.class_names)} classes but model num_classes is {m.num_classes}")
+    if problems:
+        raise DatasetError("data and model config disagree: " + "; ".join(problems))
+
+
 class ClassBalancedSampler:
     """Seeded batches drawn class-balanced: a class uniformly among those present, then a pair of it.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,10 +22,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import losses
+from . import losses, model_selection, rng_state
 from .architectures import build_networks
-from .checkpoint import CHECKPOINT_DIR, CheckpointMismatch, checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
-from .paired_arrays import ClassBalancedSampler, DatasetError, PairedArrays, fixed_sample_indices
+from .checkpoint import (CHECKPOINT_DIR, check_same_training, checkpoint_path, latest_checkpoint, load_checkpoint,
+                         save_checkpoint)
+from .paired_arrays import ClassBalancedSampler, PairedArrays, check_fits, fixed_sample_indices
 from .device import resolve_device
 from .diffaugment import diff_augment
 from .ema import make_average, update_average, warmed_up_decay
@@ -63,7 +63,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.callbacks = callbacks
         self.metadata = dict(metadata or {})
-        self._check_data()
+        check_fits(data, model_cfg)
         self.device = resolve_device(device)
         self.use_amp = _resolve_flag(train_cfg.amp, self.device)
         self.channels_last = _resolve_flag(train_cfg.channels_last, self.device)
@@ -99,38 +99,17 @@ class Trainer:
         self.validator = validator
         if train_cfg.validate_every and validator is None:
             raise ValueError("TrainConfig.validate_every is set but no validator was given")
-        self.validation: dict[str, Any] = {"best": None, "best_step": None, "stale": 0, "history": []}
+        self.validation: dict[str, Any] = model_selection.new_record()   # what picks the run's result
         self.resumed_from: Path | None = None
         self._resume()
 
     # --- setup ------------------------------------------------------------------------------------
-    def _check_data(self) -> None:
-        m, d = self.model_cfg, self.data
-        problems = []
-        if d.features.shape[1] != m.sound_dim:
-            problems.append(f"features have {d.features.shape[1]} dims but model sound_dim is {m.sound_dim}")
-        if d.images.shape[1:] != (m.channels, m.image_size, m.image_size):
-            problems.append(f"images are {d.images.shape[1:]} but the model makes "
-                            f"{(m.channels, m.image_size, m.image_size)}")
-        if len(d.class_names) != m.num_classes:
-            problems.append(f"the data has {len(d.class_names)} classes but model num_classes is {m.num_classes}")
-        if problems:
-            raise DatasetError("data and model config disagree: " + "; ".join(problems))
-
     def _resume(self) -> None:
         path = latest_checkpoint(self.run_dir)
         if path is None:
             return
         state = load_checkpoint(path, expect_variant=self.variant, expect_model=self.model_cfg)
-        stored_train = TrainConfig.from_dict(state["train_config"])
-        changed = stored_train.differences(self.train_cfg)
-        if changed:
-            raise CheckpointMismatch(f"checkpoint {path} was trained with other settings: "
-                                     + ", ".join(f"{n}: {getattr(stored_train, n)!r} != {getattr(self.train_cfg, n)!r}"
-                                                 for n in changed))
-        if list(state["class_names"]) != list(self.data.class_names):
-            raise CheckpointMismatch(f"checkpoint {path} was trained on classes {state['class_names']}, "
-                                     f"not {list(self.data.class_names)}")
+        check_same_training(path, state, self.train_cfg, self.data.class_names)
         # With a weight average, "generator" holds the average (what every image uses) and
         # "generator_train" the weights being trained.
         self.G.load_state_dict(state.get("generator_train", state["generator"]))
@@ -140,16 +119,7 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.sampler.load_state_dict(state["sampler"])
-        rng = state["rng"]
-        self.noise.set_state(rng["noise"])
-        if "augment" in rng:
-            self.augment_noise.set_state(rng["augment"])
-        torch.set_rng_state(rng["torch_cpu"])
-        if self.device.type == "cuda" and rng.get("torch_cuda"):
-            torch.cuda.set_rng_state_all(rng["torch_cuda"])
-        np.random.set_state(tuple(np.array(x, dtype=np.uint32) if i == 1 else x
-                                  for i, x in enumerate(rng["numpy"])))
-        random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+        rng_state.restore(state["rng"], self.noise, self.augment_noise, self.device)
         self.history = {k: list(v) for k, v in state["history"].items()}
         self._window, self._window_count = dict(state["window"]["sums"]), state["window"]["count"]
         self.step, self.elapsed_s = state["step"], state["elapsed_s"]
@@ -287,14 +257,6 @@ class Trainer:
             self._window = {k: 0.0 for k in LOSS_NAMES}
             self._window_count = 0
 
-    def _rng_state(self) -> dict:
-        numpy_state = np.random.get_state()
-        python_state = random.getstate()
-        return {"noise": self.noise.get_state(), "augment": self.augment_noise.get_state(), "torch_cpu": torch.get_rng_state(),
-                "torch_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
-                "numpy": [x.tolist() if isinstance(x, np.ndarray) else x for x in numpy_state],
-                "python": [python_state[0], list(python_state[1]), python_state[2]]}
-
     def save(self) -> Path:
         """Write the current state atomically to run_dir/checkpoints/step_XXXXXXXX.pt."""
         path = save_checkpoint(checkpoint_path(self.run_dir, self.step), {
@@ -305,7 +267,7 @@ class Trainer:
             "generator": self.image_generator.state_dict(), "discriminator": self.D.state_dict(),
             **({"generator_train": self.G.state_dict()} if self.G_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "sampler": self.sampler.state_dict(), "rng": self._rng_state(),
+            "sampler": self.sampler.state_dict(), "rng": rng_state.capture(self.noise, self.augment_noise, self.device),
             "history": self.history, "window": {"sums": self._window, "count": self._window_count},
             "validation": self.validation})
         self._call("on_checkpoint", path, self.step)
@@ -327,13 +289,7 @@ class Trainer:
         score = float(self.validator(self.image_generator))
         if not math.isfinite(score):
             raise TrainingDiverged(f"validation score is {score} at iteration {self.step}")
-        v = self.validation
-        v["history"].append([self.step, score])
-        improved = v["best"] is None or score > v["best"] + self.train_cfg.min_delta
-        if improved:
-            v["best"], v["best_step"], v["stale"] = score, self.step, 0
-        else:
-            v["stale"] += 1
+        improved = model_selection.record_score(self.validation, self.step, score, self.train_cfg.min_delta)
         self._call("on_validation", self.step, score, improved)
         return improved
 
@@ -369,7 +325,7 @@ class Trainer:
         cfg, status, last_path, values = self.train_cfg, "completed", None, {}
         self.G.train()
         self.D.train()
-        if cfg.patience and self.validation["stale"] >= cfg.patience:
+        if model_selection.converged(self.validation, cfg.patience):
             status = "early-stopped"             # resumed after it had converged: nothing left to do
         while self.step < self.total and status == "completed":
             values = self._iteration()
@@ -385,7 +341,7 @@ class Trainer:
                                                           or self.step == self.total)
             if at_validation:
                 self._validate()
-                if cfg.patience and self.validation["stale"] >= cfg.patience and not stop:
+                if model_selection.converged(self.validation, cfg.patience) and not stop:
                     status, stop = "early-stopped", True
             if stop or at_validation or self.step % cfg.checkpoint_every == 0 or self.step == self.total:
                 now = time.perf_counter()
@@ -410,12 +366,6 @@ class Trainer:
                 **self.validation_summary()}
 
     def validation_summary(self) -> dict[str, Any]:
-        v = self.validation
         if not self.train_cfg.validate_every:
             return {}
-        history = v["history"]
-        # Still improving at the cap: the best score came in the last `patience` (or 2) validations.
-        window = max(self.train_cfg.patience, 2)
-        improving = bool(history) and v["best_step"] in [step for step, _ in history[-window:]]
-        return {"best_step": v["best_step"], "best_score": v["best"], "validations": len(history),
-                "validation_history": history, "improving_at_end": improving}
+        return model_selection.summary(self.validation, self.train_cfg.patience)
