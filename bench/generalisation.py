@@ -168,19 +168,16 @@ def family_breakdown(job, dataset) -> list[str]:
     the dataset's domain classifier (the same judge as the suite's class consistency)."""
     from gan.kinds.evaluate import load_classifier
     from gan.ml.probe import wilson_interval
-    from gan.models import Checkpoint, GeneratedImage
+    from gan.models import GeneratedImage, SuiteCell
     from gan.reports.tables import mean_interval
     from gan.media_paths import media_path
     from PIL import Image
 
-    plan = job.__class__.objects.get(pk=job.pk).metrics["plan"]
     classifier, _ = load_classifier("domain", dataset, log=lambda *_: None)
     index = {name: i for i, name in enumerate(dataset.class_names)}
     by_key: dict = {}
-    for cell in plan["cells"]:
-        if not cell.get("checkpoint_id"):
-            continue
-        checkpoint = Checkpoint.objects.get(pk=cell["checkpoint_id"])
+    for cell in SuiteCell.objects.filter(suite_id=job.pk, checkpoint__isnull=False):
+        checkpoint = cell.checkpoint
         rows = list(GeneratedImage.objects.filter(checkpoint=checkpoint, volume=1.0, seed=0,
                                                   source_pair__split__in=["test", "heldout"])
                     .select_related("source_pair"))
@@ -192,7 +189,7 @@ def family_breakdown(job, dataset) -> list[str]:
             arrays.append(array[None] if dataset.channels == 1 else array.transpose(2, 0, 1))
         predicted = classifier.predict_proba(np.stack(arrays)).argmax(axis=1)
         for row, guess in zip(rows, predicted):
-            key = (cell["key"], row.source_pair.split, family_of_group(row.source_pair.group))
+            key = (cell.key, row.source_pair.split, family_of_group(row.source_pair.group))
             by_key.setdefault(key, {}).setdefault(checkpoint.pk, []).append(int(guess) == index[row.sound_label])
     lines = [f"Judge: the domain classifier of {dataset.name} (a small CNN trained on its real training images); "
              "images from volume 1, seed 0. Per seed: share right; mean over seeds [95% t-interval]; pooled over "
@@ -225,18 +222,17 @@ def imagenet_check(job, dataset) -> list[str]:
     """Row g/SoundNet judged by EfficientNet-Lite0 (closed set over the class map) on held-out sounds,
     against its accuracy on the real held-out photos."""
     from demo.builders.instruments import CLASS_MAP
-    from gan.models import Checkpoint, Evaluation
+    from gan.models import Evaluation, SuiteCell
     from gan.reports.tables import mean_interval
     from gan.services.scoring import launch_evaluation
     from jobs.engine import execute_job
 
-    plan = job.__class__.objects.get(pk=job.pk).metrics["plan"]
-    cells = [c for c in plan["cells"] if c["key"] == "g/soundnet" and c.get("checkpoint_id")]
+    cells = SuiteCell.objects.filter(suite_id=job.pk, variant="g", feature="soundnet", checkpoint__isnull=False)
     options = dict(metrics=["class_consistency"], classifier="efficientnet-lite0", class_map=CLASS_MAP,
                    closed_set=True, split="heldout", enqueue=False)
     values = []
     for cell in cells:
-        evaluation = launch_evaluation(checkpoint=Checkpoint.objects.get(pk=cell["checkpoint_id"]), **options)
+        evaluation = launch_evaluation(checkpoint=cell.checkpoint, **options)
         execute_job(evaluation.pk, "bench-generalisation")
         values.append(Evaluation.objects.get(job_id=evaluation.pk).value)
     real_job = launch_evaluation(dataset=dataset, **options)

@@ -116,8 +116,8 @@ def follow_job(job: Job, *, inline: bool, stdout, stderr=None, traceback: bool =
 
 
 def metrics_line(metrics: dict, limit: int = 500) -> str:
-    """The job's metrics as JSON when short; a long one (a suite's whole plan) is cut to its scalar
-    entries and the names of the rest, which its admin page shows in full."""
+    """The job's metrics as JSON when short; a long one (a parent's settings, many outputs) is cut to
+    its scalar entries and the names of the rest, which its admin page shows in full."""
     text = json.dumps(metrics)
     if len(text) <= limit:
         return text

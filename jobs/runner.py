@@ -47,18 +47,16 @@ class ChildJobs:
     """
 
     def __init__(self, ctx: engine.JobContext, total: int, *, inline: bool, steal_after_s: float,
-                 metrics: dict | None = None, before_run: Callable[[], None] | None = None,
-                 parallel: int = 1):
+                 before_run: Callable[[], None] | None = None, parallel: int = 1):
         self.ctx, self.total = ctx, total
         self.inline, self.steal_after_s = inline, steal_after_s
-        self.metrics = metrics  # saved with the parent's progress (e.g. its plan, updated in place)
         self.before_run = before_run
         self.parallel = max(1, int(parallel))  # children run here at the same time (one per core)
         self.done = 0
         self._threads: dict[int, threading.Thread] = {}
 
     def save(self, message: str) -> None:
-        self.ctx.progress(self.done, self.total, metrics=self.metrics, message=message, force=True)
+        self.ctx.progress(self.done, self.total, message=message, force=True)
 
     def see_through(self, job_ids: list[int], label: str,
                     tolerate: Callable[[Job], bool] | None = None) -> list[int]:

@@ -1,2 +1,2 @@
 """Admin of the gan app, one module per concern."""
-from . import class_maps, datasets, results, training, try_sound  # noqa: F401
+from . import class_maps, datasets, results, suite, training, try_sound  # noqa: F401

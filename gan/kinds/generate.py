@@ -1,5 +1,5 @@
 """The `generate` job: images for the test sounds x checkpoints x volumes x seeds, each stored with its
-provenance, plus each checkpoint's class grid (Fig. 2) and volume table (Table 3)."""
+provenance, plus each checkpoint's class grid (Fig. 2) and volume table (Table 3), each a Figure row."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,9 +17,10 @@ from ..ml.features import FeatureSpec
 from ..ml.generate import class_grid, generate_images, save_images, sound_seed, volume_table
 from ..ml.media import write_png
 from ..ml.paired_arrays import class_index
-from ..models import Checkpoint, GeneratedImage
+from ..models import Checkpoint, FigureKind, GeneratedImage
 from ..selectors.datasets import usable_pairs
 from ..services.features import features_for_pairs, soundnet_model, spec_at_volume
+from ..services.figures import record_figure
 from ..services.generation import GenerateParams
 
 
@@ -98,6 +99,8 @@ def _generate(ctx: JobContext, p: GenerateParams) -> dict:
         grid = class_grid(first, labels, run.dataset.class_names, per_class=per_class)
         write_png(grid_path, grid)
         outputs[f"ckpt{ckpt.pk}_class_grid"] = media_relative(grid_path)
+        with ctx.fence():
+            record_figure(ctx.job_id, ckpt, FigureKind.CLASS_GRID, p.split, media_relative(grid_path))
         if len(p.volumes) > 1:
             rows = _volume_rows(pairs, labels)
             stacked = np.stack([[by_volume[(v, p.seeds[0])][i] for v in p.volumes] for i in rows])
@@ -105,6 +108,8 @@ def _generate(ctx: JobContext, p: GenerateParams) -> dict:
             table = volume_table(stacked, p.volumes, [pairs[i].label for i in rows])
             write_png(table_path, table)
             outputs[f"ckpt{ckpt.pk}_volume_table"] = media_relative(table_path)
+            with ctx.fence():
+                record_figure(ctx.job_id, ckpt, FigureKind.VOLUME_TABLE, p.split, media_relative(table_path))
     ctx.log(f"{created} new images")
     return {"images_created": created, "outputs": outputs}
 

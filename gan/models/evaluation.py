@@ -15,9 +15,17 @@ class Metric(models.TextChoices):
     DIVERSITY = "diversity", "Within-class diversity"
 
 
+class SuiteMetric(models.TextChoices):
+    """Figures the suite's analysis stage computes itself (gan/kinds/suite_analysis.py), stored beside
+    the scores with the suite as their job. Not a Metric: an evaluate job cannot be asked for them."""
+    VOLUME_SENSITIVITY = "volume_sensitivity", "Volume sensitivity (Table 3: Spearman rho)"
+    PROBE_CEILING = "probe_ceiling", "Linear-probe ceiling of a sound feature"
+
+
 class ImageSource(models.TextChoices):
     GENERATED = "generated", "Generated images of a checkpoint"
     REAL = "real", "Real images of the dataset (upper bound)"
+    FEATURES = "features", "Sound features of the dataset (the linear probe; no images)"
 
 
 # 'all' = train + test real images: the paper's upper bound (row a of Table 4) used every real image.
@@ -33,7 +41,7 @@ class Evaluation(models.Model):
                              help_text="Split of the sounds (generated) or of the images (real) scored.")
     volume = models.FloatField(null=True, blank=True, help_text="Volume factor of the generated images.")
     seed = models.BigIntegerField(null=True, blank=True, help_text="Generation seed of the images.")
-    metric = models.CharField(max_length=32, choices=Metric.choices, db_index=True)
+    metric = models.CharField(max_length=32, choices=[*Metric.choices, *SuiteMetric.choices], db_index=True)
     classifier = models.CharField(max_length=100, help_text="Network whose outputs or features were scored.")
     order = models.CharField(max_length=16, blank=True,
                              help_text="IS split convention: 'paper' (class-ordered) or 'shuffled'.")
@@ -55,7 +63,7 @@ class Evaluation(models.Model):
         indexes = [models.Index(fields=["checkpoint", "metric"], name="evaluation_ckpt_metric")]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(source="real", checkpoint__isnull=True)
+                condition=(models.Q(source__in=["real", "features"], checkpoint__isnull=True)
                            | models.Q(source="generated", checkpoint__isnull=False)),
                 name="evaluation_checkpoint_iff_generated"),
         ]

@@ -1,5 +1,6 @@
-"""Gather a report from the database: from one suite job (its plan names every child), or from
-whatever runs and evaluations a dataset has (the latest final checkpoint per variant and feature)."""
+"""Gather a report from the database: from one suite job (its rows name every child:
+gan/selectors/suite.py), or from whatever runs and evaluations a dataset has (the latest final
+checkpoint per variant and feature)."""
 from __future__ import annotations
 
 from django.db.models import Count
@@ -9,6 +10,8 @@ from jobs.models import Job
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, Evaluation, PairStatus, Split
 from ..ml.intervals import mean_interval
+from ..selectors.figures import latest_figures
+from ..selectors.suite import probe_ceilings, suite_cells, upper_bound_evaluations
 from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, metric_key
 from .verdicts import claim_verdicts
 
@@ -50,18 +53,6 @@ def _row(key: str, label: str, checkpoint: Checkpoint | None, evaluations, image
     for evaluation in evaluations:  # newest first: the first of each metric wins
         row.scores.setdefault(evaluation.metric, score_of(evaluation))
     return row
-
-
-def _images_of(generate_job: Job | None, checkpoint_id: int | None) -> dict:
-    if generate_job is None or checkpoint_id is None:
-        return {}
-    outputs = (generate_job.metrics or {}).get("outputs", {})
-    found = {}
-    for name in ("class_grid", "volume_table"):
-        path = outputs.get(f"ckpt{checkpoint_id}_{name}")
-        if path:
-            found[name] = path
-    return found
 
 
 def _label(table: str, variant: str, feature: str) -> str:
@@ -110,7 +101,7 @@ def _add_is_floor_notes(tables: list[Table], dataset: Dataset) -> None:
 
 
 def suite_report(job: Job | int) -> Report:
-    """The report of one suite job, from the plan in its metrics (usable while it still runs).
+    """The report of one suite job, from its rows (usable while it still runs).
 
     Each table row is one (variant, feature) trained once per seed; its scores are the mean over
     the seeds whose training did not diverge, with a 95% t-interval across seeds."""
@@ -120,41 +111,15 @@ def suite_report(job: Job | int) -> Report:
             raise ReportError("no such job")
     if job.kind != "suite":
         raise ReportError(f"job #{job.pk} is a {job.kind} job, not a suite")
-    plan = (job.metrics or {}).get("plan")
+    plan = (job.metrics or {}).get("plan")   # the plan's settings (preset, notes)
     dataset = Dataset.objects.filter(pk=job.params.get("dataset_id")).first()
     if dataset is None:
         raise ReportError(f"the dataset of suite #{job.pk} no longer exists")
     if not plan:
         return _assemble(dataset, [], [], job.pk, job.params.get("preset", ""), ["the suite has not started yet"])
-    child_ids = [i for c in plan["cells"] for i in c["jobs"].values()] + list(plan["real"]["jobs"].values())
-    children = Job.objects.in_bulk(child_ids)
-    checkpoints = Checkpoint.objects.select_related("run").in_bulk(
-        [c["checkpoint_id"] for c in plan["cells"] if c.get("checkpoint_id")])
-    evaluate_ids = [i for c in plan["cells"] for k, i in c["jobs"].items() if k.startswith("evaluate")]
-    evaluate_ids += [i for k, i in plan["real"]["jobs"].items() if k.startswith("evaluate")]
-    by_job: dict[int, list] = {}
-    for evaluation in Evaluation.objects.filter(job_id__in=evaluate_ids):
-        by_job.setdefault(evaluation.job_id, []).append(evaluation)
-
-    def evaluations_of(jobs: dict) -> list:
-        return [e for k, i in jobs.items() if k.startswith("evaluate") for e in by_job.get(i, [])]
-
-    grouped: dict[str, list[dict]] = {}
-    for cell in plan["cells"]:
-        grouped.setdefault(cell["key"], []).append(cell)
-    rows = []
-    for key, cells in grouped.items():
-        first = cells[0]
-        with_images = next((c for c in cells if c.get("checkpoint_id")), first)
-        rows.append(dict(key=key, variant=first["variant"], feature=first["feature"], tables=first["tables"],
-                         cells=[dict(c, checkpoint=checkpoints.get(c.get("checkpoint_id")),
-                                     evaluations=evaluations_of(c["jobs"])) for c in cells],
-                         images=_images_of(children.get(with_images["jobs"].get("generate")),
-                                           with_images.get("checkpoint_id"))))
-    real = evaluations_of(plan["real"]["jobs"])
-    report = _assemble_seeded(dataset, rows, real, job.pk, plan["preset"], list(plan.get("notes", [])),
-                              plan.get("analysis", {}))
-    report.verdicts = claim_verdicts(report, plan)
+    report = _assemble_seeded(dataset, suite_cells(job.pk), upper_bound_evaluations(job.pk), job.pk, plan["preset"],
+                              list(plan.get("notes", [])), probe_ceilings(job.pk))
+    report.verdicts = claim_verdicts(report)
     return report
 
 
@@ -210,8 +175,7 @@ def _mean_per_class(per_class_dicts: list[dict]) -> dict:
 
 
 def _assemble_seeded(dataset: Dataset, rows: list[dict], real_evaluations, suite_job_id, preset, notes,
-                     analysis: dict) -> Report:
-    probe = analysis.get("probe", {})
+                     probe: dict) -> Report:
     keys = {metric_key(e.metric, e.split) for r in rows for c in r["cells"] for e in c["evaluations"]}
     keys |= {metric_key(e.metric, e.split) for e in real_evaluations}
     metrics = [m for m in METRIC_ORDER if m in keys] or ["class_consistency"]
@@ -264,10 +228,8 @@ def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Repor
         if not tables:
             continue
         evaluations = list(checkpoint.evaluations.filter(volume=1.0, seed=0, split="test"))
-        generate = Job.objects.filter(kind="generate", metrics__outputs__has_key=f"ckpt{checkpoint.pk}_class_grid")
         cells.append(dict(key=f"{variant}/{feature}", variant=variant, feature=feature, tables=tables,
-                          checkpoint=checkpoint, evaluations=evaluations,
-                          images=_images_of(generate.order_by("-id").first(), checkpoint.pk)))
+                          checkpoint=checkpoint, evaluations=evaluations, images=latest_figures(checkpoint.pk)))
     real = list(Evaluation.objects.filter(dataset=dataset, source="real"))
     return _assemble(dataset, cells, real, None, "", [])
 

@@ -50,7 +50,7 @@ def _not_measured(claim: str, why: str) -> dict:
     return {"claim": claim, "verdict": "not measured", "figures": why}
 
 
-def claim_verdicts(report: Report, plan: dict | None = None) -> list[dict]:
+def claim_verdicts(report: Report) -> list[dict]:
     """Verdicts on Table 2 (SoundNet best), Table 4 (the ladder), Table 3 (volume) and cleaning."""
     out = []
     splits = [("", "in-domain test sounds"), ("@heldout", "sounds from a held-out source")]

@@ -5,8 +5,10 @@ For one dataset it trains variant g with each sound feature (Table 2) and varian
 SoundNet feature (Table 4; g/SoundNet is shared by both tables), generates images from the test
 sounds at volumes 0.5 / 1 / 2 / 3 with the per-class grid (Fig. 2) and the volume table (Table 3),
 and scores each checkpoint and the real images (the upper bound, row a). Stages run in order:
-train every cell, then generate, then evaluate; the plan (which child job serves which table cell)
-lives in the parent's metrics, so the reports and a resumed parent find every child again.
+train every cell, then generate, then evaluate. `build_plan` says which cells to train; each becomes
+a SuiteCell row (gan/models/suite.py) naming the child jobs that serve it, so the reports
+(gan/selectors/suite.py) and a resumed parent find every child again; the parent's metrics keep the
+plan's settings only.
 
 Why the parent cannot deadlock (the embedded default runs ONE worker, concurrency 1, consuming both
 queues, and the parent occupies it while it waits):
@@ -163,7 +165,8 @@ def _soundnet_available() -> bool:
 
 
 def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
-    """Which runs to train (cells of Tables 2 and 4), with the settings of each. Raises SuiteError."""
+    """Which runs to train (cells of Tables 2 and 4: dicts of key, variant, feature, tables and seed),
+    with the settings of each. Raises SuiteError."""
     preset = PRESETS[p.preset]
     notes = []
     soundnet_ok = _soundnet_available()
@@ -195,8 +198,7 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
                         {"variant": variant, "feature": table4_feature, "tables": []})["tables"].append("4")
     seeds = list(p.seeds or preset.seeds)
     # One cell per (table row, seed): its own training run, checkpoint, images and scores.
-    cells = [dict(row, key=key, seed=seed, run_id=None, checkpoint_id=None, status="planned", jobs={})
-             for key, row in rows.items() for seed in seeds]
+    cells = [dict(row, key=key, seed=seed) for key, row in rows.items() for seed in seeds]
     metrics = list(p.metrics or preset.metrics)
     try:
         check_weights(p.classifier, "fid" in metrics)
@@ -242,8 +244,17 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
         "model": model, "train": train, "seeds": seeds, "validation": validation, "splits": splits,
         "metrics": metrics, "children": p.children or preset.children, "notes": notes,
         "torch_threads": preset.torch_threads, "parallel": p.parallel or preset.parallel,
-        "cells": cells, "real": {"jobs": {}}, "analysis": {},
+        "cells": cells,
     }
+
+
+# What a suite's plan held before its cells, children and analyses were rows (gan/models/suite.py).
+PLAN_ROWS = ("cells", "real", "analysis")
+
+
+def plan_settings(plan: dict) -> dict:
+    """The plan without its cells: the settings a suite keeps in its metrics (rows hold the rest)."""
+    return {k: v for k, v in plan.items() if k not in PLAN_ROWS}
 
 
 def launch_suite(dataset: Dataset, *, user=None, enqueue: bool = True, **options) -> Job:

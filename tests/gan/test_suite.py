@@ -2,7 +2,7 @@
 progress view, its resumption, and its refusals."""
 import pytest
 
-from gan.models import Checkpoint, Evaluation, GeneratedImage, TrainingRun
+from gan.models import CellStatus, Checkpoint, Evaluation, Figure, GeneratedImage, SuiteCell, TrainingRun
 from gan.reports import suite_report
 from gan.reports.formats import to_csv, to_markdown
 from gan.services.manifest_import import import_manifest
@@ -32,10 +32,11 @@ def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
     assert execute_job(job.pk, "test") == "succeeded"
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    plan = job.metrics["plan"]
+    cells = SuiteCell.objects.filter(suite=job)
     # g/mfcc serves Table 2 and Table 4: three runs, not four
-    assert sorted(c["key"] for c in plan["cells"]) == ["f/mfcc", "g/fbank", "g/mfcc"]
-    assert next(c for c in plan["cells"] if c["key"] == "g/mfcc")["tables"] == ["2", "4"]
+    assert sorted(c.key for c in cells) == ["f/mfcc", "g/fbank", "g/mfcc"]
+    assert cells.get(variant="g", feature="mfcc").tables == ["2", "4"]
+    assert "cells" not in job.metrics["plan"]   # the rows hold them; the metrics keep the settings
     assert job.step == job.total == 3 * 3 + 1 + 1 and job.progress == 1.0   # + the analysis stage
     children = Job.objects.exclude(pk=job.pk)
     assert children.count() == 10 and set(children.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
@@ -43,8 +44,12 @@ def test_the_suite_runs_end_to_end_with_one_progress_view(tones, media_root):
     assert TrainingRun.objects.count() == 3 and Checkpoint.objects.filter(is_final=True).count() == 3
     # volumes 0.5/1/2/3 for Table 3, six test sounds each
     assert GeneratedImage.objects.count() == 3 * 4 * 6
-    assert Evaluation.objects.filter(source="generated").count() == 3 * 2
+    assert Evaluation.objects.filter(source="generated", job__kind="evaluate").count() == 3 * 2
     assert Evaluation.objects.filter(source="real").count() == 2
+    # the suite's own analyses: Table 3 per checkpoint, the probe ceiling per feature (one scored split)
+    assert Evaluation.objects.filter(job=job, metric="volume_sensitivity").count() == 3
+    assert Evaluation.objects.filter(job=job, metric="probe_ceiling").count() == 2
+    assert Figure.objects.filter(kind="class_grid").count() == Figure.objects.filter(kind="volume_table").count() == 3
 
     report = suite_report(job)
     table2, table4 = report.table("2"), report.table("4")
@@ -153,15 +158,16 @@ def test_a_seeded_suite_selects_on_validation_and_reports_intervals_ceilings_and
     assert execute_job(job.pk, "test") == "succeeded", Job.objects.get(pk=job.pk).error
     plan = Job.objects.get(pk=job.pk).metrics["plan"]
     assert plan["splits"] == ["test", "heldout"] and plan["validation"]["split"] == "val"
-    assert sorted((c["key"], c["seed"]) for c in plan["cells"]) == [
-        ("g/fbank", 0), ("g/fbank", 1), ("g/mfcc", 0), ("g/mfcc", 1)]
-    for cell in plan["cells"]:
-        run = TrainingRun.objects.get(pk=cell["run_id"])
-        assert run.train_config["seed"] == cell["seed"] and run.validation["split"] == "val"
-        assert cell["status"] in ("converged", "cap", "cap, still improving")
+    cells = SuiteCell.objects.filter(suite_id=job.pk)
+    assert sorted((c.key, c.seed) for c in cells) == [("g/fbank", 0), ("g/fbank", 1), ("g/mfcc", 0), ("g/mfcc", 1)]
+    for cell in cells:
+        run = cell.run
+        assert run.train_config["seed"] == cell.seed and run.validation["split"] == "val"
+        assert cell.status in (CellStatus.CONVERGED, CellStatus.CAP, CellStatus.CAP_IMPROVING)
         result = Checkpoint.objects.get(run=run, is_final=True)
-        assert result.step == run.summary["best_step"] == cell["step"] and result.val_score is not None
-        assert {"evaluate", "evaluate_heldout", "generate", "generate_heldout"} <= set(cell["jobs"])
+        assert result == cell.checkpoint
+        assert result.step == run.summary["best_step"] == cell.step and result.val_score is not None
+        assert None not in (cell.evaluate_job, cell.evaluate_heldout_job, cell.generate_job, cell.generate_heldout_job)
     assert GeneratedImage.objects.filter(source_pair__split="heldout").exists()
     report = suite_report(job.pk)
     mfcc = next(r for r in report.table("2").rows if r.feature == "mfcc")
@@ -194,12 +200,11 @@ def test_a_diverged_seed_is_reported_and_left_out_of_the_mean(tones_with_sources
     monkeypatch.setattr(Trainer, "_iteration", diverge_for_seed_1)
     job = launch_suite(tones_with_sources, enqueue=False, **{**SEEDED, "features": ["mfcc"]})
     assert execute_job(job.pk, "test") == "succeeded", Job.objects.get(pk=job.pk).error
-    plan = Job.objects.get(pk=job.pk).metrics["plan"]
-    statuses = {c["seed"]: c["status"] for c in plan["cells"]}
-    assert statuses[1] == "diverged" and statuses[0] != "diverged"
+    statuses = dict(SuiteCell.objects.filter(suite_id=job.pk).values_list("seed", "status"))
+    assert statuses[1] == CellStatus.DIVERGED and statuses[0] != CellStatus.DIVERGED
     assert Job.objects.get(pk=job.pk).progress == 1.0     # the diverged row's later stages are not waited for
-    diverged = next(c for c in plan["cells"] if c["seed"] == 1)
-    assert "generate" not in diverged["jobs"] and Job.objects.get(pk=diverged["jobs"]["train"]).status == "failed"
+    diverged = SuiteCell.objects.get(suite_id=job.pk, seed=1)
+    assert diverged.generate_job is None and diverged.train_job.status == "failed"
     row = suite_report(job.pk).table("2").rows[0]
     assert [s["status"] for s in row.seeds if s["seed"] == 1] == ["diverged"]
     assert row.scores["class_consistency"].values == []           # one live seed: no mean over seeds
