@@ -1,0 +1,42 @@
+"""The quick suite whose tables were captured with the plan-based suite (before its cells were rows,
+commit da46d46) as a known answer: its database rows (tests/gan/known_answers/suite_quick_db.json)
+and the report they gave (suite_quick_report.json). tests/gan/test_suite_rows.py checks that the
+rows built from that run's plan give the same tables, and that a run of the same suite today gives
+the same numbers."""
+import json
+from pathlib import Path
+
+from gan.reports.formats import to_csv, to_latex, to_markdown
+
+KNOWN = Path(__file__).resolve().parent / "known_answers"
+DB_FIXTURE = KNOWN / "suite_quick_db.json"
+REPORT = KNOWN / "suite_quick_report.json"
+
+# The quick preset, shrunk like the other suite tests (tests/gan/test_suite.py), with two seeds,
+# model selection, a held-out source and rows f and g, so every table, the probe ceilings, Table 3,
+# the intervals across seeds and the verdicts have something to show.
+CONFIG = dict(preset="quick", features=["mfcc", "fbank"], variants=["f", "g"], table4_feature="mfcc",
+              seeds=[0, 1], metrics=["inception_score", "class_consistency", "fid"], splits=3,
+              model={"g_width": 8, "d_width": 8, "z_dim": 4},
+              train={"iterations": 6, "batch_size": 8, "checkpoint_every": 2, "sample_every": 6, "log_every": 2,
+                     "validate_every": 2, "patience": 1, "keep_checkpoints": "best-and-last"},
+              validation={"classifier": "domain"})
+
+# What differs between two runs of the same suite and is not a result: row ids, paths under a job's
+# folder and the wall clock.
+VOLATILE = {"evaluation_id", "run_id", "checkpoint_id", "suite_job_id", "checkpoint_path", "images", "elapsed_s"}
+
+
+def outputs(report) -> dict:
+    """Everything a report is read as: its JSON, Markdown, CSV and LaTeX."""
+    return {"as_dict": json.loads(json.dumps(report.as_dict())), "markdown": to_markdown(report),
+            "csv": to_csv(report), "latex": to_latex(report)}
+
+
+def results(data):
+    """A report's JSON without what differs between two runs of the same suite."""
+    if isinstance(data, dict):
+        return {k: results(v) for k, v in data.items() if k not in VOLATILE}
+    if isinstance(data, list):
+        return [results(v) for v in data]
+    return data
