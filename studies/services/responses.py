@@ -6,26 +6,25 @@ response already stored under this client id), and one statement that claims the
 stores the response and counts the vote. One statement is atomic by itself, so no transaction
 round trips are added; a claim that loses a race (the same answer sent twice at once) stores
 nothing and is then answered from what the winner stored: 201 for one, 200 for the other.
-SQLite (the embedded default) runs the same three writes in one transaction instead.
+SQLite (the embedded default) runs the same statements one at a time in one transaction instead.
 """
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from .holds import renew_margin, ttl
 from .returning import reactivate
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
-from ..models import (Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, Stimulus, StudyKind,
-                      Trial)
+from ..models import Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, StudyKind, Trial
+from ..selectors.answer_target import answer_target
 from ..selectors.rater import plan_size, study_accepts_answers
+from ..sql_values import db_time, db_uuid
 
 # The page reports when each trial's sound started and ended, on the server's clock (it learns the
 # offset from every state it loads). Its 'play' and 'ended' events are a few milliseconds apart from
@@ -65,61 +64,13 @@ class AnswerOutcome:
         return self.total > 0 and self.answered >= self.total
 
 
-_TARGET_SQL = """
-SELECT a.id AS pk, a.trial_id AS trial_id, a.state AS state, a.position AS position,
-       a.positive_side AS positive_side, a.counts_toward_target AS counts_toward_target,
-       a.first_served_at AS first_served_at, a.expires_at AS expires_at, s.sound_duration_s AS sound_duration_s,
-       (SELECT count(*) FROM {assignment} o WHERE o.participant_id = a.participant_id AND o.state = %(answered)s)
-           AS n_answered,
-       {overlaps} AS overlaps,
-       r.participant_id AS replay_participant, ra.public_key AS replay_trial, r.rating AS replay_rating,
-       r.choice AS replay_choice
-FROM {assignment} a
-JOIN {trial} t ON t.id = a.trial_id
-JOIN {stimulus} s ON s.id = t.stimulus_id
-LEFT JOIN {response} r ON r.client_id = %(client_id)s
-LEFT JOIN {assignment} ra ON ra.id = r.assignment_id
-WHERE a.participant_id = %(participant)s AND a.public_key = %(trial)s
-"""
-# Another answer of this rater whose playback overlaps this one's (by more than the slack); only
-# asked when the answer reports a playback.
-_OVERLAPS_SQL = """EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a.participant_id
-                                           AND p.sound_started_at < %(played_until)s
-                                           AND p.sound_ended_at > %(played_from)s)"""
-
-
 def _target(participant: Participant, answer: SubmittedAnswer) -> dict | None:
-    """One query: the assignment, what the checks need, the rater's progress, and a stored replay.
-
-    Raw SQL because it runs on every answer and the ORM spent longer building this statement
-    (subqueries, joins) than the database spent running it."""
-    # One rater hears one sound at a time, so a script cannot claim a sound's length for every trial at once.
+    """The assignment the answer is for, with what the checks need (studies.selectors.answer_target)."""
+    # One rater hears one sound at a time, so a script cannot claim a sound's length for every trial at
+    # once: another answer's playback may not overlap this one's by more than the slack.
     played_from, played_until = _playback(answer)
-    if played_from is not None:
-        played_from, played_until = played_from + PLAYBACK_SLACK, played_until - PLAYBACK_SLACK
-    overlaps = "false" if played_from is None else _OVERLAPS_SQL.format(response=Response._meta.db_table)
-    sql = _TARGET_SQL.format(assignment=Assignment._meta.db_table, trial=Trial._meta.db_table,
-                             stimulus=Stimulus._meta.db_table, response=Response._meta.db_table, overlaps=overlaps)
-    client_id = answer.client_id.hex if connection.vendor == "sqlite" else str(answer.client_id)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"answered": AssignmentState.ANSWERED, "client_id": client_id,
-                             "participant": participant.pk, "trial": answer.trial,
-                             "played_from": _db_time(played_from), "played_until": _db_time(played_until)})
-        row = cursor.fetchone()
-        names = [column[0] for column in cursor.description]  # the row by the names the statement gives
-    if row is None:
-        return None
-    target = dict(zip(names, row))
-    target["counts_toward_target"] = bool(target["counts_toward_target"])
-    target["overlaps"] = bool(target["overlaps"])
-    for name in ("first_served_at", "expires_at"):  # SQLite hands raw datetimes back naive or as text (both UTC)
-        value = target[name]
-        if isinstance(value, str):
-            value = parse_datetime(value)
-        if value is not None and timezone.is_naive(value):
-            value = value.replace(tzinfo=dt_timezone.utc)
-        target[name] = value
-    return target
+    played = None if played_from is None else (played_from + PLAYBACK_SLACK, played_until - PLAYBACK_SLACK)
+    return answer_target(participant.pk, answer.trial, answer.client_id, played=played)
 
 
 def _playback(answer: SubmittedAnswer) -> tuple[datetime | None, datetime | None]:
@@ -127,11 +78,6 @@ def _playback(answer: SubmittedAnswer) -> tuple[datetime | None, datetime | None
     if answer.sound_started_at is None or answer.sound_ended_at is None:
         return None, None
     return answer.sound_started_at, answer.sound_ended_at
-
-
-def _db_time(value: datetime | None):
-    """A datetime as a raw query needs it (SQLite compares the text Django stores)."""
-    return None if value is None else connection.ops.adapt_datetimefield_value(value)
 
 
 def _replayed(participant: Participant, answer: SubmittedAnswer, stored: dict) -> bool:
@@ -223,104 +169,100 @@ def _chosen_role(positive_side: str, choice: str) -> str:
     return ChosenRole.POSITIVE if choice == positive_side else ChosenRole.NEGATIVE
 
 
-# `renewed` and `progressed` read `claimed`, so they run after the claim took its row lock and only
-# when it won. Their rows are taken with SKIP LOCKED: another answer of the same rater claiming one
-# of them right now keeps its lock, and an answer never waits for the rater's row (a returning
-# rater's resume holds it while it locks trial rows; waiting here could close a cycle with the
-# periodic job). A skipped progress mark is set again by the rater's next answer.
-_STORE_SQL = """
-WITH claimed AS (
-    UPDATE {assignment} SET state = %(answered)s WHERE id = %(assignment_id)s AND state = %(active)s RETURNING id
-), saved AS (
-    INSERT INTO {response} (assignment_id, participant_id, trial_id, client_id, rating, choice, chosen_role,
+# Storing an answer is up to five writes, each one statement that names the rows it wrote
+# (RETURNING), in this order: claim the assignment (active -> answered: the write that races), store
+# the response, count the vote, renew the rater's other holds, mark the rater's progress. Each write
+# after the claim runs only if the claim won ({claimed}). PostgreSQL runs them as one statement
+# (data-modifying CTEs: atomic by itself, one round trip); SQLite has no data-modifying CTEs and runs
+# the same statements one at a time in a transaction, stopping when the claim returns no row
+# (_run_store: the one place the backends differ). The renewed and progressed rows are taken with
+# SKIP LOCKED on PostgreSQL ({locked_o}, {locked_q}): another answer of the same rater claiming one of them right
+# now keeps its lock, and an answer never waits for the rater's row (a returning rater's resume holds
+# it while it locks trial rows; waiting here could close a cycle with the periodic job). A skipped
+# progress mark is set again by the rater's next answer. SQLite runs one writer at a time.
+_CLAIM_SQL = """UPDATE {assignment} SET state = %(answered)s WHERE id = %(assignment_id)s AND state = %(active)s
+    RETURNING id"""
+_SAVE_SQL = """INSERT INTO {response} (assignment_id, participant_id, trial_id, client_id, rating, choice, chosen_role,
                             response_time_ms, play_count, presented_position, positive_side, client_answered_at,
                             sound_started_at, sound_ended_at, played_to_end, created_at)
-    SELECT id, %(participant_id)s, %(trial_id)s, %(client_id)s::uuid, %(rating)s, %(choice)s, %(chosen_role)s,
-           %(response_time_ms)s, %(play_count)s, %(position)s, %(positive_side)s, %(answered_at)s,
+    SELECT %(assignment_id)s, %(participant_id)s, %(trial_id)s, %(client_id)s, %(rating)s, %(choice)s,
+           %(chosen_role)s, %(response_time_ms)s, %(play_count)s, %(position)s, %(positive_side)s, %(answered_at)s,
            %(sound_started_at)s, %(sound_ended_at)s, %(played_to_end)s, %(now)s
-    FROM claimed
-    RETURNING trial_id
-), counted AS (
-    UPDATE {trial} SET vote_count = vote_count + 1 WHERE %(counts)s AND id IN (SELECT trial_id FROM saved) RETURNING id
-){renewed}{progressed}
-SELECT count(*) FROM saved
-"""
-_RENEWED_SQL = """, renewed AS (
-    UPDATE {assignment} SET expires_at = %(renew_until)s
+    WHERE {claimed}
+    RETURNING trial_id"""
+_COUNT_SQL = """UPDATE {trial} SET vote_count = vote_count + 1 WHERE %(counts)s AND id = %(trial_id)s AND {claimed}
+    RETURNING id"""
+_RENEW_SQL = """UPDATE {assignment} SET expires_at = %(renew_until)s
     WHERE id IN (SELECT o.id FROM {assignment} o
                  WHERE o.participant_id = %(participant_id)s AND o.state = %(active)s
-                   AND o.expires_at < %(renew_before)s AND EXISTS (SELECT 1 FROM claimed)
-                 FOR UPDATE OF o SKIP LOCKED)
-    RETURNING id
-)"""
-_PROGRESSED_SQL = """, progressed AS (
-    UPDATE {participant} SET last_active_at = %(now)s
-    WHERE id IN (SELECT q.id FROM {participant} q WHERE q.id = %(participant_id)s AND EXISTS (SELECT 1 FROM claimed)
-                 FOR UPDATE OF q SKIP LOCKED)
-    RETURNING id
-)"""
+                   AND o.expires_at < %(renew_before)s AND {claimed}{locked_o})
+    RETURNING id"""
+_MARK_SQL = """UPDATE {participant} SET last_active_at = %(now)s
+    WHERE id IN (SELECT q.id FROM {participant} q WHERE q.id = %(participant_id)s AND {claimed}{locked_q})
+    RETURNING id"""
 # A rater's progress mark is rewritten at most this often: it feeds decisions made in minutes (who
 # holds without answering), and a write of the rater's row on every answer was measurable.
 PROGRESS_MARK_EVERY = timedelta(seconds=30)
 
 
+def _run_store(steps: list[tuple[str, str]], values: dict) -> dict[str, int]:
+    """Run the store's statements (name, SQL) in order, all or nothing; the rows each returned, by name
+    (0 for a step that did not run because the claim lost)."""
+    tables = {"assignment": Assignment._meta.db_table, "response": Response._meta.db_table,
+              "trial": Trial._meta.db_table, "participant": Participant._meta.db_table}
+    returned = dict.fromkeys((name for name, _ in steps), 0)
+    if connection.vendor == "postgresql":
+        parts = [f"{name} AS (\n    " + sql.format(**tables, claimed="EXISTS (SELECT 1 FROM claimed)",
+                                                  locked_o=" FOR UPDATE OF o SKIP LOCKED",
+                                                  locked_q=" FOR UPDATE OF q SKIP LOCKED") + "\n)"
+                 for name, sql in steps]
+        counts = ", ".join(f"(SELECT count(*) FROM {name}) AS {name}" for name, _ in steps)
+        statement = "WITH " + ", ".join(parts) + f"\nSELECT {counts}"
+        # In autocommit mode the statement is its own transaction; inside a caller's transaction a
+        # savepoint keeps a unique-key error from poisoning it.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(statement, values)
+                returned.update(zip([column[0] for column in cursor.description], cursor.fetchone()))
+        return returned
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, sql in steps:
+            cursor.execute(sql.format(**tables, claimed="TRUE", locked_o="", locked_q=""), values)
+            returned[name] = len(cursor.fetchall())
+            if name == "claimed" and not returned[name]:
+                break
+    return returned
+
+
 def _store(participant: Participant, target: dict, answer: SubmittedAnswer, now, played: bool) -> bool:
     """Claim the assignment, store the response, count the vote, renew the rater's other holds and
     record their progress: all or nothing. False: the claim lost."""
+    study = participant.study
+    # An answer is progress: the rater's other trials are held for another TTL from now. They are
+    # renewed together, so the answered one's hold stands for the others': renewed only when it has
+    # run down by the margin (about every tenth of the TTL).
+    renew_until = now + ttl(study)
+    renew_before = renew_until - renew_margin(study)
+    steps = [("claimed", _CLAIM_SQL), ("saved", _SAVE_SQL), ("counted", _COUNT_SQL)]
+    if target["expires_at"] < renew_before:
+        steps.append(("renewed", _RENEW_SQL))
+    if participant.last_active_at is None or participant.last_active_at < now - PROGRESS_MARK_EVERY:
+        steps.append(("progressed", _MARK_SQL))
     values = {
         "answered": AssignmentState.ANSWERED, "active": AssignmentState.ACTIVE, "assignment_id": target["pk"],
-        "participant_id": participant.pk, "trial_id": target["trial_id"], "client_id": str(answer.client_id),
+        "participant_id": participant.pk, "trial_id": target["trial_id"], "client_id": db_uuid(answer.client_id),
         "rating": answer.rating, "choice": answer.choice or "",
         "chosen_role": _chosen_role(target["positive_side"], answer.choice or ""),
         "response_time_ms": answer.response_time_ms, "play_count": answer.play_count, "position": target["position"],
-        "positive_side": target["positive_side"], "answered_at": answer.answered_at, "now": now,
-        "counts": target["counts_toward_target"], "sound_started_at": answer.sound_started_at,
-        "sound_ended_at": answer.sound_ended_at, "played_to_end": played,
-        # An answer is progress: the rater's other trials are held for another TTL from now.
-        "renew_until": now + ttl(participant.study), "renew_before": now + ttl(participant.study)
-        - renew_margin(participant.study),
+        "positive_side": target["positive_side"], "answered_at": db_time(answer.answered_at), "now": db_time(now),
+        "counts": target["counts_toward_target"], "sound_started_at": db_time(answer.sound_started_at),
+        "sound_ended_at": db_time(answer.sound_ended_at), "played_to_end": played,
+        "renew_until": db_time(renew_until), "renew_before": db_time(renew_before),
     }
-    # The rater's trials are renewed together, so the answered one's hold stands for the others':
-    # renewed only when it has run down by the margin (about every tenth of the TTL).
-    renew = target["expires_at"] < values["renew_before"]
-    mark = participant.last_active_at is None or participant.last_active_at < now - PROGRESS_MARK_EVERY
-    if connection.vendor == "postgresql":
-        tables = {"assignment": Assignment._meta.db_table, "participant": Participant._meta.db_table}
-        sql = _STORE_SQL.format(assignment=Assignment._meta.db_table, response=Response._meta.db_table,
-                                trial=Trial._meta.db_table,
-                                renewed=_RENEWED_SQL.format(**tables) if renew else "",
-                                progressed=_PROGRESSED_SQL.format(**tables) if mark else "")
-        # In autocommit mode the statement is its own transaction; inside a caller's transaction a
-        # savepoint keeps a unique-key error from poisoning it.
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, values)
-                return cursor.fetchone()[0] == 1
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            return cursor.fetchone()[0] == 1
-    with transaction.atomic():
-        claimed = Assignment.objects.filter(pk=target["pk"], state=AssignmentState.ACTIVE).update(
-            state=AssignmentState.ANSWERED)
-        if not claimed:
-            return False
-        Response.objects.create(
-            assignment_id=target["pk"], participant=participant, trial_id=target["trial_id"],
-            client_id=answer.client_id, rating=answer.rating, choice=values["choice"],
-            chosen_role=values["chosen_role"], response_time_ms=answer.response_time_ms,
-            play_count=answer.play_count, presented_position=target["position"],
-            positive_side=target["positive_side"], client_answered_at=answer.answered_at,
-            sound_started_at=answer.sound_started_at, sound_ended_at=answer.sound_ended_at, played_to_end=played)
-        if target["counts_toward_target"]:
-            Trial.objects.filter(pk=target["trial_id"]).update(vote_count=F("vote_count") + 1)
-        if renew:
-            Assignment.objects.filter(participant=participant, state=AssignmentState.ACTIVE,
-                                      expires_at__lt=values["renew_before"]).update(expires_at=values["renew_until"])
-        if mark:
-            Participant.objects.filter(pk=participant.pk).update(last_active_at=now)
-    if mark:
+    returned = _run_store(steps, values)
+    if returned.get("progressed"):
         participant.last_active_at = now
-    return True
+    return returned["saved"] == 1
 
 
 def _revive(participant: Participant, target: dict, now) -> None:
