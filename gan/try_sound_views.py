@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .admin.media import media_url
-from .models import Checkpoint
+from .selectors.try_sound import offered_checkpoints
 from .services.sound_upload import (MAX_SECONDS, MAX_UPLOAD_BYTES, SoundRefused, check_sound_file,
                                     store_sound, too_big, upload_on_disk)
 from .services.try_sound import (MAX_CHECKPOINTS, MAX_ID, MAX_SEED, MAX_VOLUME, TryRequestError, canonical_seed,
@@ -48,13 +48,9 @@ def try_page(request):
     chosen = []
     for part in request.GET.getlist("checkpoint"):
         chosen += [int(x) for x in part.split(",") if x.strip().isdigit() and int(x) <= MAX_ID]
-    listed = list(Checkpoint.objects.select_related("run__dataset").filter(is_final=True)
-                  .order_by("-run__created_at", "-run_id")[:CHECKPOINTS_LISTED])
-    extra = Checkpoint.objects.select_related("run__dataset").filter(pk__in=chosen).exclude(
-        pk__in=[c.pk for c in listed])
-    checkpoints = list(extra) + listed
-    if not chosen and listed:
-        chosen = [listed[0].pk]
+    checkpoints = offered_checkpoints(chosen, listed=CHECKPOINTS_LISTED)
+    if not chosen and checkpoints:  # nothing asked: the newest result
+        chosen = [checkpoints[0].pk]
     options = [{"id": c.pk, "label": checkpoint_label(c), "checked": c.pk in chosen} for c in checkpoints]
     context = {
         **admin.site.each_context(request), "title": "Try it: images from a sound",

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from gan.models import Checkpoint
+from gan.selectors.images import checkpoints_with_images
 from gan.staff_access import admin_view_requiring
 
 from .api.staff import csv_download, csv_response, wants_excel
@@ -25,6 +24,7 @@ from .services.building_kinds import build_pairwise_study, build_realism_study
 from .selectors.export import export_csv
 from .selectors.rater import rater_link
 from .selectors.results_cache import cached_results
+from .selectors.study_list import vote_progress
 from .services.participants import preview_participant
 
 
@@ -33,8 +33,7 @@ class BuildStudyForm(forms.Form):
     kind = forms.ChoiceField(choices=StudyKind.choices)
     name = forms.CharField(max_length=200, help_text="For staff only; raters never see it.")
     checkpoints = forms.ModelMultipleChoiceField(
-        queryset=Checkpoint.objects.annotate(n_images=Count("images")).filter(n_images__gt=0)
-        .select_related("run").order_by("run__variant", "run_id", "step"),
+        queryset=checkpoints_with_images(),
         help_text="Rating, realism and pairwise studies: the conditions (rows, in variant order; pairwise: at least "
                   "two). Correlation study: exactly one.")
     sounds_per_class = forms.IntegerField(min_value=1, required=False, help_text="Empty: as many as every class has.")
@@ -96,8 +95,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     @admin.display(description="votes")
     def progress(self, study):
-        votes = Response.objects.filter(trial__study=study, trial__role="main", participant__is_preview=False).count()
-        needed = study.trials.filter(role="main").count() * study.target_votes_per_item
+        votes, needed = vote_progress(study)
         return f"{votes} / {needed}"
 
     @admin.display(description="")

@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import limits
 from .entry_guard import check_entry, entry_nonce
 from .errors import RateLimited, StudyError
-from .models import Assignment, AssignmentState, Study, StudyState, TrialRole
+from .models import Study, StudyState
 from .selectors.rater import completion_info, is_finished, participant_for_token
+from .selectors.trials import media_assignment, practice_count
 from .services.participants import MTURK_PREVIEW_ASSIGNMENT, EntryProof, start_participant
 from .services.responses import mark_sound_served
 
@@ -94,7 +95,7 @@ def entry(request, study_key: str):
     context = {"study": study, "crowd_params": crowd, "mturk_preview": mturk_preview, "error": None,
                "entry_nonce": entry_nonce(request, study),
                # a callable: the template counts only when it renders (a successful Start redirects)
-               "practice_count": lambda: study.trials.filter(role=TrialRole.PRACTICE).count()}
+               "practice_count": lambda: practice_count(study)}
     if request.method == "POST" and not mturk_preview and study.state == StudyState.OPEN:
         if request.POST.get("consent") != "yes":
             context["error"] = "Please tick the box to say you agree before starting."
@@ -219,9 +220,7 @@ def media(request, token: str, trial_key: str, slot: str):
     except RateLimited as error:
         return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8",
                             headers={"Retry-After": str(error.retry_after)})
-    assignment = (Assignment.objects.select_related("trial__stimulus")
-                  .filter(public_key=trial_key, participant=participant)
-                  .exclude(state=AssignmentState.EXPIRED).first())
+    assignment = media_assignment(participant, trial_key)
     if assignment is None:
         raise Http404("No such trial among yours.")
     stimulus = assignment.trial.stimulus

@@ -17,8 +17,8 @@ from jobs.errors import JobError
 
 from ..media_paths import media_path
 from ..ml.media import DEFAULT_MAX_PIXELS
-from ..models import ClassMap, Dataset, ImportRecord, Pair, PairStatus
-from ..selectors.datasets import TABLE1_TITLE, table1
+from ..models import ClassMap, Dataset, ImportRecord, Pair
+from ..selectors.datasets import TABLE1_TITLE, import_counts, kept_count, pairs_per_class_and_split, table1
 from ..services.cleaning import BUILTIN_MAPS, IMAGE_CLASSIFIERS, launch_cleaning
 from ..services.ingest import UPLOADS_FOLDER, launch_video_import
 from ..services.manifest_import import launch_manifest_import
@@ -206,7 +206,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.display(description="kept")
     def n_kept(self, dataset):
-        return dataset.pairs.filter(status=PairStatus.KEPT).count()
+        return kept_count(dataset)
 
     @admin.display(description="classes")
     def n_classes(self, dataset):
@@ -227,16 +227,13 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.display(description="pairs per class (train / test)")
     def class_counts(self, dataset):
-        rows = (dataset.pairs.values("label", "split").annotate(n=Count("id")).order_by("label", "split"))
-        table: dict[str, dict] = {}
-        for row in rows:
-            table.setdefault(row["label"], {})[row["split"]] = row["n"]
+        table = pairs_per_class_and_split(dataset)
         return format_html_join("", "<div>{}: {} / {}</div>",
                                 ((label, c.get("train", 0), c.get("test", 0)) for label, c in table.items()))
 
     @admin.display(description="imports")
     def import_summary(self, dataset):
-        counts = dict(dataset.import_records.values_list("status").annotate(n=Count("id")))
+        counts = import_counts(dataset)
         url = reverse("admin:gan_importrecord_changelist")
         return format_html('{} imported, {} failed · <a href="{}?dataset__id__exact={}">per file</a>',
                            counts.get("imported", 0), counts.get("failed", 0), url, dataset.pk)

@@ -11,8 +11,9 @@ from jobs.errors import JobError
 
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, GeneratedImage, TrainingRun
+from ..selectors.checkpoints import latest_checkpoint, result_checkpoint
 from ..services.generation import TABLE3_VOLUMES, launch_generation
-from ..services.training import launch_training
+from ..services.training import launch_training, save_run_edit
 from .choices import FEATURE_CHOICES, POOLING_CHOICES
 from .media import image, thumbnail
 
@@ -81,7 +82,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return obj.save()
+            return save_run_edit(obj)
         d = form.cleaned_data
         run = launch_training(
             d["dataset"], variant=d["variant"], name=d.get("name", ""), user=request.user,
@@ -119,7 +120,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="try it")
     def try_it(self, run):
-        result = run.checkpoints.filter(is_final=True).first() or run.checkpoints.order_by("-step").first()
+        result = result_checkpoint(run)
         return try_link(result) if result else "(no checkpoint yet)"
 
     @admin.display(description="loss curves")
@@ -136,7 +137,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate images (test sounds, volumes 0.5/1/2/3) from the final checkpoint")
     def generate_from_final(self, request, queryset):
-        checkpoints = [run.checkpoints.order_by("-step").first() for run in queryset]
+        checkpoints = [latest_checkpoint(run) for run in queryset]
         checkpoints = [c for c in checkpoints if c is not None]
         if not checkpoints:
             self.message_user(request, "None of these runs has a checkpoint yet.", messages.WARNING)

@@ -110,3 +110,20 @@ def split_warnings(dataset: Dataset, table: dict | None = None) -> list[str]:
                         f"sources" if sources < 2 else "")
                 out.append(f"class {row['class']!r} has no {split} pairs{hint}")
     return out
+
+
+def kept_count(dataset: Dataset) -> int:
+    return dataset.pairs.filter(status=PairStatus.KEPT).count()
+
+
+def pairs_per_class_and_split(dataset: Dataset) -> dict[str, dict[str, int]]:
+    """{label: {split: pairs}}, labels in alphabetical order (splits without pairs left out)."""
+    table: dict[str, dict[str, int]] = {}
+    for row in dataset.pairs.values("label", "split").annotate(n=Count("id")).order_by("label", "split"):
+        table.setdefault(row["label"], {})[row["split"]] = row["n"]
+    return table
+
+
+def import_counts(dataset: Dataset) -> dict[str, int]:
+    """How many of the dataset's imported files ended in each status (imported, failed)."""
+    return dict(dataset.import_records.values_list("status").annotate(n=Count("id")))

@@ -87,3 +87,8 @@ def launch_training(dataset: Dataset, *, variant: str, feature: dict, model: dic
         run.job = create_job("train", {"run_id": run.pk}, user=user, enqueue=enqueue)
         run.save(update_fields=["run_dir", "job"])
     return run
+
+
+def save_run_edit(run: TrainingRun) -> None:
+    """Store what staff changed on a run's admin page (its name: every other field is read-only there)."""
+    run.save()
