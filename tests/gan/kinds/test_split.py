@@ -1,0 +1,31 @@
+"""The `split_dataset` job (gan/kinds/split.py): the split service run as a job, its metrics the
+split's summary without the per-class table, every warning of the split one line of the job's log."""
+import pytest
+
+from gan.models import Dataset, Pair, PairStatus, Split
+from jobs.engine import create_job, execute_job
+from jobs.models import JobStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_split_job_reports_the_split_and_logs_each_warning(media_root):
+    dataset = Dataset.objects.create(name="warned", source="videos", root="datasets/warned")
+    for video in range(5):  # dog: four sources (one goes to test); drum: one source (it cannot straddle)
+        for frame in range(3):
+            Pair.objects.create(dataset=dataset, sound=f"v{video}.flac", image=f"v{video}_{frame}.png",
+                                label="dog" if video < 4 else "drum", group=f"v{video}.mp4", status=PairStatus.KEPT)
+    job = create_job("split_dataset", {"dataset_id": dataset.pk, "test_fraction": 0.25, "seed": 4}, enqueue=False)
+    assert execute_job(job.pk, "test") == "succeeded"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.progress == 1.0
+    assert "per_class" not in job.metrics
+    assert (job.metrics["train_pairs"], job.metrics["test_pairs"], job.metrics["groups"]) == (12, 3, 5)
+    assert job.metrics["seed"] == 4 and job.metrics["test_fraction"] == 0.25
+    assert job.metrics["warnings"] == ["class 'drum' has no test pairs; it has 1 source(s) and a source never "
+                                       "straddles the split, so it needs more sources"]
+    assert f"warning: {job.metrics['warnings'][0]}" in job.log_tail
+    assert set(dataset.pairs.filter(label="drum").values_list("split", flat=True)) == {Split.TRAIN}
+    dataset.refresh_from_db()
+    assert dataset.info["split"]["per_class"]["dog"] == {"train_pairs": 9, "test_pairs": 3, "train_groups": 3,
+                                                         "test_groups": 1}
