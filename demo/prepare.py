@@ -19,7 +19,7 @@ from gan.services.training import launch_training
 from jobs.follow import follow_job
 from studies.models import Study
 from studies.services.demo import build_demo_studies
-from studies.services.participants import rater_link
+from studies.selectors.rater import rater_link
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from gan.models import Checkpoint
 
 from ..errors import NoRealPhotos
 
+from ..selectors.rater import rater_link
 from .building import build_correlation_study, build_rating_study, open_study
-from .participants import rater_link
 
 
 @transaction.atomic

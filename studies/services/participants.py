@@ -12,7 +12,6 @@ from .returning import resume_participant
 from ..entry_guard import holder_key
 from ..errors import BadLink, CrowdEntryRefused, StudyNotOpen
 from ..models import Participant, Study, StudyState
-from ..selectors.rater import rater_link  # noqa: F401  (re-exported for callers that build links)
 
 MAX_URL_PARAMS = 30
 MAX_PARAM_LENGTH = 300

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gan.models import Checkpoint
 from studies.errors import BuildError
+from studies.selectors.rater import rater_link
 from studies.services import (build_correlation_study, build_demo_studies, build_pairwise_study, build_rating_study,
-                              build_realism_study, open_study, rater_link)
+                              build_realism_study, open_study)
 
 
 def _checkpoints(raw: str) -> list[Checkpoint]:
