@@ -3,26 +3,30 @@ loads recounted from the assignments (what `Trial.load` must equal)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from django.db.models import Count
 
 from ..design import Slot
 from ..models import Assignment, AssignmentState, Study, Trial, TrialRole
+from .study_design import study_design
 
 
 def main_slots(study: Study, *, exclude_trials=(), with_room: bool = True) -> list[Slot]:
-    """The study's main trials as design slots (one query over its trial rows)."""
-    rows = Trial.objects.filter(study=study, role=TrialRole.MAIN)
-    if with_room:
-        rows = rows.filter(load__lt=study.target_votes_per_item)
-    if exclude_trials:
-        rows = rows.exclude(pk__in=list(exclude_trials))
-    fields = ("pk", "condition_id", "other_condition_id", "stimulus__sound_label", "stimulus__source_sound",
-              "stimulus_id", "load", "left_load")
-    # A pairwise trial's condition is its pair of models, so raters see every pair equally often.
-    return [Slot(trial=pk, condition=(condition, other) if other else condition, sound_class=label,
-                 item=sound or f"stimulus-{stimulus}", load=load, left_load=left)
-            for pk, condition, other, label, sound, stimulus, load, left in rows.values_list(*fields)]
+    """The study's main trials as design slots with their current loads, in the study's order: the
+    design from the process cache (studies.selectors.study_design), the loads from one query."""
+    loads = {pk: (load, left) for pk, load, left in
+             Trial.objects.filter(study=study, role=TrialRole.MAIN).values_list("pk", "load", "left_load")}
+    excluded = set(exclude_trials)
+    slots = []
+    for slot in study_design(study).main:
+        if slot.trial in excluded or slot.trial not in loads:  # a trial deleted since: never offered
+            continue
+        load, left = loads[slot.trial]
+        if with_room and load >= study.target_votes_per_item:
+            continue
+        slots.append(replace(slot, load=load, left_load=left))
+    return slots
 
 
 def live_loads(study: Study) -> dict[int, int]:

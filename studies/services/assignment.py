@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from ..design import Slot, choose_sides, pick_balanced
 from ..errors import StudyFull
-from ..models import Assignment, Participant, Trial, TrialRole
+from ..models import Assignment, Participant
 from ..selectors.loads import main_slots
+from ..selectors.study_design import study_design
 from .admission import admit_address, admit_new_rater, reclaim_idle
 from .holds import join_hold, ttl
 from .loads import take_slots
@@ -94,10 +95,8 @@ def assign_participant(participant: Participant, *, now=None) -> int:
     study = participant.study
     rng = new_rng()
     expires_at = now + (ttl(study) if participant.is_preview else join_hold(study))
-    roles = list(Trial.objects.filter(study=study).exclude(role=TrialRole.MAIN).order_by("position", "id")
-                 .values_list("pk", "role"))
-    practice = [pk for pk, role in roles if role == TrialRole.PRACTICE]
-    catch = [pk for pk, role in roles if role == TrialRole.CATCH]
+    design = study_design(study)  # read once per process while the study is open
+    practice, catch = list(design.practice), list(design.catch)
     extra_sides = (choose_sides([Slot(pk, None, None, pk) for pk in practice + catch], rng)
                    if study.shows_two_images else {})  # balanced within the rater, at random
     all_main = main_slots(study, with_room=False)
