@@ -2,8 +2,9 @@
 LaTeX and the ablation-ladder chart. ``suite_report(job)`` or ``dataset_report(dataset)`` gather a
 :class:`Report` (tables.py); ``Report.as_dict`` and formats.py's ``to_csv`` / ``to_markdown`` /
 ``to_latex`` give the formats."""
+from ..selectors.reports import suites_of
 from .chart import ladder_chart
-from .collect import ReportError, dataset_report, suite_report, suites_of
+from .collect import ReportError, dataset_report, suite_report
 from .tables import CountTable, Report, Row, Score, Table
 
 __all__ = ["CountTable", "Report", "ReportError", "Row", "Score", "Table", "dataset_report", "ladder_chart",

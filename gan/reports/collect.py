@@ -1,16 +1,16 @@
-"""Gather a report from the database: from one suite job (its rows name every child:
+"""Assemble a report from what the selectors read: from one suite job (its rows name every child:
 gan/selectors/suite.py), or from whatever runs and evaluations a dataset has (the latest final
-checkpoint per variant and feature)."""
+checkpoint per variant and feature: gan/selectors/reports.py). No queries of its own."""
 from __future__ import annotations
-
-from django.db.models import Count
 
 from jobs.models import Job
 
+from ..ml.intervals import mean_interval
 from ..ml.variants import VARIANTS
 from ..models import Checkpoint, Dataset, Evaluation, PairStatus, Split
-from ..ml.intervals import mean_interval
 from ..selectors.figures import latest_figures
+from ..selectors.reports import (dataset_of, job_by_id, latest_scored_results, pair_counts, real_image_scores,
+                                 scores_at_volume_one)
 from ..selectors.suite import probe_ceilings, suite_cells, upper_bound_evaluations
 from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, metric_key
 from .verdicts import claim_verdicts
@@ -26,8 +26,7 @@ class ReportError(ValueError):
 
 def count_table(dataset: Dataset) -> CountTable:
     counts: dict[str, dict[str, int]] = {name: {} for name in dataset.class_names}
-    rows = dataset.pairs.values("label", "split", "status").annotate(n=Count("id"))
-    for row in rows:
+    for row in pair_counts(dataset):
         column = row["split"] if row["status"] == PairStatus.KEPT else "discarded"
         counts.setdefault(row["label"], {})
         counts[row["label"]][column] = counts[row["label"]].get(column, 0) + row["n"]
@@ -106,13 +105,13 @@ def suite_report(job: Job | int) -> Report:
     Each table row is one (variant, feature) trained once per seed; its scores are the mean over
     the seeds whose training did not diverge, with a 95% t-interval across seeds."""
     if not isinstance(job, Job):
-        job = Job.objects.filter(pk=job).first()
+        job = job_by_id(job)
         if job is None:
             raise ReportError("no such job")
     if job.kind != "suite":
         raise ReportError(f"job #{job.pk} is a {job.kind} job, not a suite")
     plan = (job.metrics or {}).get("plan")   # the plan's settings (preset, notes)
-    dataset = Dataset.objects.filter(pk=job.params.get("dataset_id")).first()
+    dataset = dataset_of(job)
     if dataset is None:
         raise ReportError(f"the dataset of suite #{job.pk} no longer exists")
     if not plan:
@@ -210,12 +209,7 @@ def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Repor
     """A report from everything a dataset has: per (variant, feature) its newest final checkpoint
     that has scores at volume 1; Table 2 = variant g per feature; Table 4 = variants with one feature
     (SoundNet when it has runs, else the feature with the most variants)."""
-    latest: dict[tuple[str, str], Checkpoint] = {}
-    finals = Checkpoint.objects.select_related("run").filter(run__dataset=dataset, is_final=True,
-                                                              evaluations__isnull=False).distinct()
-    for checkpoint in finals.order_by("-created_at", "-id"):
-        key = (checkpoint.run.variant, checkpoint.run.feature_spec.get("kind", ""))
-        latest.setdefault(key, checkpoint)
+    latest = latest_scored_results(dataset)
     if table4_feature is None:
         per_feature: dict[str, int] = {}
         for variant, feature in latest:
@@ -227,12 +221,7 @@ def dataset_report(dataset: Dataset, table4_feature: str | None = None) -> Repor
         tables = (["2"] if variant == "g" else []) + (["4"] if feature == table4_feature else [])
         if not tables:
             continue
-        evaluations = list(checkpoint.evaluations.filter(volume=1.0, seed=0, split="test"))
+        evaluations = scores_at_volume_one(checkpoint)
         cells.append(dict(key=f"{variant}/{feature}", variant=variant, feature=feature, tables=tables,
                           checkpoint=checkpoint, evaluations=evaluations, images=latest_figures(checkpoint.pk)))
-    real = list(Evaluation.objects.filter(dataset=dataset, source="real"))
-    return _assemble(dataset, cells, real, None, "", [])
-
-
-def suites_of(dataset: Dataset):
-    return Job.objects.filter(kind="suite", params__dataset_id=dataset.pk).order_by("-created_at")
+    return _assemble(dataset, cells, real_image_scores(dataset), None, "", [])
