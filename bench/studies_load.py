@@ -21,9 +21,10 @@ Export: 1,000,000 responses made with SQL, exported by the app's streaming CSV p
 own COPY (SELECT <the same query>) TO STDOUT WITH CSV. Printed: rows/s for both and the export
 process's peak resident-memory growth (VmHWM after the export minus before it).
 
-Rater CPU: CPU ms of the bench process per next and per answer through Django's test client
-(middleware included, no HTTP server) against the trivial view: a figure a loaded machine does
-not blur.
+Rater CPU: CPU ms of the bench process per next, per answer and per join (--cpu-joins consent POSTs
+of a study link, each a new rater with 12 trials) through Django's test client (middleware included,
+no HTTP server) against the trivial view, and the PostgreSQL backend's CPU ms per join: figures a
+loaded machine does not blur as much as it blurs latency.
 
 Results poll: a rating (Table 5) and a correlation (Table 6, 2,000 bootstrap resamples) study with
 --poll-answers responses made in SQL; printed: CPU ms per poll computed from scratch (the baseline:
@@ -448,10 +449,44 @@ def rater_cpu_bench(args) -> None:
         client.get("/healthz")
     trivial = 1000 * (time.process_time() - start) / pairs
     per = {name: 1000 * total / pairs for name, total in spent.items()}
-    print(f"\n== Rater CPU per request (this process, test client, n={pairs} each) ==")
+    join_cpu, join_db = join_cpu_cost(world, args.cpu_joins)
+    print(f"\n== Rater CPU per request (this process, test client, n={pairs} each; joins n={args.cpu_joins}) ==")
     print(f"{'trivial JSON view':>24}: {trivial:6.2f} ms CPU")
-    for name, value in per.items():
+    for name, value in {**per, "join": join_cpu}.items():
         print(f"{name:>24}: {value:6.2f} ms CPU ({value / trivial:.1f} x the trivial view)")
+    print(f"{'join, PostgreSQL':>24}: {join_db:6.2f} ms CPU of the database backend per join")
+
+
+def join_cpu_cost(world, joins: int) -> tuple[float, float]:
+    """CPU ms per join (consent POST of the study link: a new rater with their trials) of this process
+    and of its PostgreSQL backend (read from /proc: the server runs on this machine)."""
+    from django.db import connection
+    from django.test import Client
+
+    from studies.services import build_rating_study, open_study
+    study = open_study(build_rating_study("cpu joins", world["checkpoints"], target_votes=joins + 20,
+                                          trials_per_participant=10, catch_trials=1, practice_trials=1))
+    entry = f"/s/{study.public_key}/"
+    page = Client().get(entry).content.decode()
+    nonce = page.split('name="entry_nonce" value="', 1)[1].split('"', 1)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def backend_cpu() -> float:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def join():
+        response = Client().post(entry, {"consent": "yes", "entry_nonce": nonce})
+        assert response.status_code == 302, response.status_code
+
+    for _ in range(5):
+        join()
+    start, db_start = time.process_time(), backend_cpu()
+    for _ in range(joins):
+        join()
+    return 1000 * (time.process_time() - start) / joins, 1000 * (backend_cpu() - db_start) / joins
 
 
 # --------------------------------------------------------------------------------- results poll
@@ -508,6 +543,7 @@ def main() -> None:
     parser.add_argument("--poll-repeats", type=int, default=50, help="polls served from the cache")
     parser.add_argument("--skip-poll", action="store_true")
     parser.add_argument("--cpu-raters", type=int, default=20, help="raters of the CPU-per-request phase")
+    parser.add_argument("--cpu-joins", type=int, default=200, help="joins of the CPU-per-request phase")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -521,6 +557,7 @@ def main() -> None:
     media = tempfile.mkdtemp(prefix="studies-bench-media-")
     os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="studies-bench-var-"))
     recreate_database(os.environ["DATABASE_URL"])
+    os.environ.update(BENCH_RATES)  # the in-process phases run under the server's limits
     setup_django(media)
     from django.core.management import call_command
     call_command("migrate", verbosity=0)
