@@ -89,15 +89,17 @@ INSTALLED_APPS = [
     "demo",
 ]
 
+# Django's own, except that sessions, authentication and messages skip the rater API's calls
+# (token-only, no cookies, CSRF-exempt views) and its CSP header is built once (evalsite/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "evalsite.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "evalsite.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "evalsite.middleware.AuthenticationMiddleware",
+    "evalsite.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
