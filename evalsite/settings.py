@@ -252,8 +252,12 @@ STUDIES_REQUIRE_CROWD_SESSION = env.bool("STUDIES_REQUIRE_CROWD_SESSION", defaul
 # A rater and their study are kept in each web process this many seconds (saves a query on most
 # rater API calls; a study closed by staff takes answers for up to this long). 0: always read.
 STUDIES_RATER_CACHE_SECONDS = env.float("STUDIES_RATER_CACHE_SECONDS", default=2.0)
-# A large study's results (slow to compute) are recomputed at most this often while answers keep
-# arriving; the page and the API say how far behind they are (studies/selectors/results_cache.py).
+# A study with at least this many answers is large: a poll of its results serves the cached figures
+# and recomputes them in the background (task studies.refresh_results, upkeep queue) at most every
+# STUDIES_RESULTS_MAX_AGE_SECONDS while answers keep arriving; a smaller study's are recomputed on
+# the poll whenever they changed. The page and the API say how far behind they are
+# (studies/selectors/results_cache.py).
+STUDIES_RESULTS_BACKGROUND_ANSWERS = env.int("STUDIES_RESULTS_BACKGROUND_ANSWERS", default=2000)
 STUDIES_RESULTS_MAX_AGE_SECONDS = env.float("STUDIES_RESULTS_MAX_AGE_SECONDS", default=10.0)
 
 # --- Celery and the job engine -------------------------------------------------------------------
@@ -291,7 +295,8 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 UPKEEP_QUEUE = "upkeep"
 CELERY_TASK_ROUTES = {"jobs.run_job": {"queue": "cpu"},
                       "jobs.reap_stale_jobs": {"queue": UPKEEP_QUEUE},
-                      "studies.maintain_studies": {"queue": UPKEEP_QUEUE}}
+                      "studies.maintain_studies": {"queue": UPKEEP_QUEUE},
+                      "studies.refresh_results": {"queue": UPKEEP_QUEUE}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,8 +1,10 @@
-"""Periodic upkeep of the studies (Celery beat, every STUDIES_MAINTENANCE_INTERVAL seconds)."""
+"""The studies' Celery tasks: periodic upkeep (beat, every STUDIES_MAINTENANCE_INTERVAL seconds) and
+a large study's results recomputed off the request path (both on the upkeep queue)."""
 from celery import shared_task
 
 from .services.upkeep import maintain_studies as _maintain
 from .limits import prune_expired
+from .selectors.results_cache import REFRESH_TASK, refresh
 from .services.stopping import close_by_stopping_rules
 
 
@@ -14,3 +16,10 @@ def maintain_studies() -> dict:
     result["closed_by_stopping_rule"] = close_by_stopping_rules()
     result["rate_counters_deleted"] = prune_expired()
     return result
+
+
+@shared_task(name=REFRESH_TASK, ignore_result=True)
+def refresh_results(study_id: int, lock: str) -> dict:
+    """Recompute a large study's results into the results cache (sent by a poll that found them
+    stale, studies/selectors/results_cache.py) and free the poll's lock."""
+    return refresh(study_id, lock)

@@ -80,7 +80,8 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         """Progress, screening (raters and votes before/after) and Table 5 or Table 6, from the results
-        cache: `freshness` says when they were computed and whether answers arrived since."""
+        cache: `freshness` says when they were computed, whether answers arrived since and whether a
+        background recompute (a large study's) is under way."""
         return Response(cached_results(self.get_object()))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})

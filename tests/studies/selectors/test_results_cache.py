@@ -71,23 +71,72 @@ def test_small_studies_are_always_up_to_date(client, study, computed, settings):
     assert results_cache.cached_results(study)["freshness"]["up_to_date"] and len(computed) == 2
 
 
-def test_while_answers_keep_arriving_the_figures_are_recomputed_at_most_every_max_age(client, study, computed,
-                                                                                       settings, monkeypatch):
+@pytest.fixture
+def sent(monkeypatch):
+    """The background recomputes sent to the broker (recorded, not sent: no worker here)."""
+    messages = []
+
+    def send_task(name, args=None, queue=None, **_):
+        messages.append({"name": name, "args": args, "queue": queue})
+    monkeypatch.setattr(results_cache.current_app, "send_task", send_task)
+    return messages
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1_000_000.0]
+    monkeypatch.setattr(results_cache.time, "time", lambda: now[0])
+    return now
+
+
+def test_a_large_studys_stale_figures_are_served_while_one_recompute_runs_in_the_background(
+        client, study, computed, settings, sent, clock):
     settings.STUDIES_RESULTS_MAX_AGE_SECONDS = 30
-    monkeypatch.setattr(results_cache, "SLOW_SECONDS", 0.0)   # as if this small study were a large one
-    clock = [1_000_000.0]
-    monkeypatch.setattr(results_cache.time, "time", lambda: clock[0])
-    results_cache.cached_results(study)
+    settings.STUDIES_RESULTS_BACKGROUND_ANSWERS = 2          # as if this small study were a large one
+    first = results_cache.cached_results(study)              # nothing cached yet: computed on the poll
+    assert computed == [study.pk] and first["freshness"]["up_to_date"] and first["freshness"]["background"]
     answer_one(client, study.participants.first())
-    behind = results_cache.cached_results(study)
-    assert len(computed) == 1 and behind["progress"]["votes"] == 2
+    behind = results_cache.cached_results(study)             # younger than max_age: served, nothing sent
+    assert len(computed) == 1 and sent == [] and behind["progress"]["votes"] == 2
     assert behind["freshness"] == {**behind["freshness"], "up_to_date": False, "answers_counted": 2,
-                                   "answers_now": 3, "answers_since": 1}
-    assert results_cache.cached_results(study, max_age=0)["progress"]["votes"] == 3   # a download asks for now
+                                   "answers_now": 3, "answers_since": 1, "recomputing": False}
+    clock[0] += 31
+    polls = [results_cache.cached_results(Study.objects.get(pk=study.pk)) for _ in range(4)]
+    assert len(computed) == 1, "a large study's poll never computes the statistics itself"
+    assert [m["name"] for m in sent] == ["studies.refresh_results"] and sent[0]["queue"] == settings.UPKEEP_QUEUE
+    assert all(p["progress"]["votes"] == 2 and p["freshness"]["recomputing"] for p in polls)
+    assert results_cache.refresh(*sent[0]["args"])["computed"]   # what the worker runs
+    caught_up = results_cache.cached_results(study)
+    assert len(computed) == 2 and caught_up["progress"]["votes"] == 3 and caught_up["freshness"]["up_to_date"]
     answer_one(client, study.participants.last())
     clock[0] += 31
-    caught_up = results_cache.cached_results(study)
-    assert len(computed) == 3 and caught_up["progress"]["votes"] == 4 and caught_up["freshness"]["up_to_date"]
+    results_cache.cached_results(study)
+    assert len(sent) == 2, "the first recompute freed the lock: the next stale poll sends another"
+    assert results_cache.cached_results(study, max_age=0)["progress"]["votes"] == 4   # a download asks for now
+    assert len(computed) == 3
+
+
+def test_a_broker_that_refuses_the_recompute_leaves_the_cached_figures_served(client, study, computed,
+                                                                             settings, monkeypatch, clock):
+    settings.STUDIES_RESULTS_MAX_AGE_SECONDS = 30
+    settings.STUDIES_RESULTS_BACKGROUND_ANSWERS = 2
+    results_cache.cached_results(study)
+    answer_one(client, study.participants.first())
+    clock[0] += 31
+    tries = []
+
+    def refused(*args, **kwargs):
+        tries.append(args)
+        raise ConnectionRefusedError("broker down")
+    monkeypatch.setattr(results_cache.current_app, "send_task", refused)
+    for _ in range(2):
+        served = results_cache.cached_results(study)
+        assert served["progress"]["votes"] == 2 and not served["freshness"]["recomputing"]
+    assert len(tries) == 2 and len(computed) == 1   # the lock was freed: each poll tries again
+
+
+def test_a_recompute_of_a_study_deleted_meanwhile_does_nothing(study):
+    assert results_cache.refresh(study.pk + 10_000, "no-lock") == {"study": study.pk + 10_000, "computed": False}
 
 
 def test_page_and_api_say_how_fresh_the_figures_are(client, study, staff_user):
@@ -97,3 +146,19 @@ def test_page_and_api_say_how_fresh_the_figures_are(client, study, staff_user):
     assert api["table"] == json.loads(json.dumps(study_results(study)["table"]))
     page = client.get(reverse("admin:studies_study_results_live", args=[study.pk])).content.decode()
     assert 'id="results-freshness"' in page and "from 2 answers" in page and "up to date" in page
+
+
+def test_the_page_says_a_large_studys_figures_are_being_recomputed(client, study, staff_user, settings, sent,
+                                                                    clock):
+    settings.STUDIES_RESULTS_MAX_AGE_SECONDS = 30
+    settings.STUDIES_RESULTS_BACKGROUND_ANSWERS = 2
+    client.force_login(staff_user)
+    live = reverse("admin:studies_study_results_live", args=[study.pk])
+    client.get(live)
+    answer_one(client, study.participants.first())
+    clock[0] += 31
+    page = client.get(live).content.decode()
+    assert "1 answer arrived since" in page and 'id="results-recomputing"' in page and "a large study" in page
+    api = client.get(reverse("studies-api:study-results", args=[study.pk])).json()
+    assert api["freshness"]["recomputing"] is True and api["freshness"]["answers_since"] == 1
+    assert len(sent) == 1
