@@ -7,7 +7,7 @@ from studies.errors import BuildError
 from studies.models import StudyKind, Trial, TrialRole
 from studies.services import build_correlation_study, build_rating_study, open_study
 
-from .conftest import CLASSES, make_world
+from ..conftest import CLASSES, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_catch_and_practice_pictures_look_like_main_ones_to_a_script(media_root)
     from studies.models import Trial
     from studies.services import build_correlation_study, build_rating_study
 
-    from .conftest import make_world, save
+    from ..conftest import make_world, save
 
     world = make_world(sounds_per_class=3)
     for pair in world["pairs"]:  # bigger real photos, in another mode

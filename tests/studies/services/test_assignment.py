@@ -11,7 +11,7 @@ from studies.errors import StudyFull
 from studies.models import Assignment, AssignmentState, Response, StudyState, Trial, TrialRole
 from studies.services import build_correlation_study, build_rating_study, open_study, start_participant
 
-from .helpers import answer_all, answer_body, fetch_sound, join, post_answer, state
+from ..helpers import answer_all, answer_body, fetch_sound, join, post_answer, state
 
 pytestmark = pytest.mark.django_db
 
