@@ -1,6 +1,7 @@
 """The rater endpoints against a crowd: any body or link gets a 4xx (never a 500), strict types,
 limits per IP, study and token, crowd ids that need proof, few queries, GETs that do not write."""
 import json
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -303,10 +304,14 @@ def test_a_join_takes_no_study_wide_lock_and_reads_no_assignments_of_others(clie
     with CaptureQueriesContext(connection) as queries:
         join(client, study)
     sql = [q["sql"] for q in queries.captured_queries]
-    assert not any("FOR UPDATE" in s and '"studies_study"' in s.split("FOR UPDATE")[0].split("FROM")[1].split()[0]
-                   for s in sql if "FOR UPDATE" in s and "FROM" in s)
-    locked = [s for s in sql if "FOR UPDATE" in s]
-    assert locked and all('FROM "studies_trial"' in s for s in locked)  # trial rows only, in id order
-    assert all("ORDER BY" in s for s in locked)
+    # Every row lock (FOR UPDATE, FOR NO KEY UPDATE) is taken on trial rows, in id order: never on the study.
+    row_lock = re.compile(r"FROM (\S+) WHERE .*? ORDER BY (\S+)(?: ASC)? FOR (?:NO KEY )?UPDATE")
+    locked = [s for s in sql if re.search(r"FOR (NO KEY )?UPDATE", s)]
+    assert locked
+    for statement in locked:
+        match = row_lock.search(statement)
+        assert match, statement
+        assert match.group(1) == '"studies_trial"' and match.group(2).strip('"').endswith("id"), statement
+    assert not any('"studies_study"' in s and re.search(r"FOR (NO KEY )?UPDATE", s) for s in sql)
     reads_of_assignments = [s for s in sql if s.startswith("SELECT") and 'FROM "studies_assignment"' in s]
     assert not reads_of_assignments, reads_of_assignments  # work does not grow with the study's raters
