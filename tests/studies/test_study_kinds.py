@@ -4,11 +4,9 @@ import csv
 import io
 
 import pytest
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
 
 from studies.export import table_to_csv_rows
 from studies.models import Response, Study, StudyKind, TrialRole
@@ -36,25 +34,6 @@ def run_raters(client, study, choose, n):
 
 
 # ---------------------------------------------------------------------------------- realism
-def test_realism_study_mixes_each_sounds_real_photo_with_every_models_image(world):
-    study = build_realism_study("real", world["checkpoints"], catch_trials=2, qualification_trials=2)
-    main = study.trials.filter(role=TrialRole.MAIN).select_related("stimulus", "condition")
-    assert main.count() == 4 * 3  # 4 test sounds x (2 models' images + the real photo)
-    reals = [t for t in main if t.condition is None]
-    assert len(reals) == 4 and all(t.stimulus.real_pair is not None for t in reals)
-    assert {t.stimulus.real_pair.split for t in reals} == {"test"}
-    qualification = study.trials.filter(role=TrialRole.PRACTICE)
-    assert sorted(qualification.values_list("catch_expectation", flat=True)) == ["fake", "real"]
-    assert set(study.trials.filter(role=TrialRole.CATCH).values_list("catch_expectation", flat=True)) == {"fake"}
-    # nothing but the pixels differs: one size, one mode, PNG without any metadata, real or fake
-    for trial in main:
-        with Image.open(default_storage.path(trial.stimulus.image)) as image:
-            assert (image.format, image.mode, image.size) == ("PNG", "RGB", (8, 8))
-            assert not image.info, image.info
-    with pytest.raises(Exception, match="at least 1 checkpoint"):
-        build_realism_study("none", [])
-
-
 def test_realism_raters_answer_real_or_fake_and_the_table_counts_their_errors(client, world):
     study = open_study(build_realism_study("real", world["checkpoints"], target_votes=4, catch_trials=1,
                                            qualification_trials=2))
