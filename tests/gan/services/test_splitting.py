@@ -4,7 +4,7 @@ is recorded on the dataset; bad parameters are refused before any job."""
 import pytest
 
 from gan.models import Dataset, Pair, PairStatus, Split
-from gan.services.splitting import SplitError, SplitParams, launch_split, split_dataset
+from gan.services.splitting import SplitError, SplitParams, assign_groups, launch_split, split_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +47,15 @@ def test_bad_parameters_are_refused_before_any_job():
     job = launch_split(dataset, test_fraction=0.2, seed=9, enqueue=False)
     assert job.kind == "split_dataset" and job.params == {"dataset_id": dataset.pk, "test_fraction": 0.2, "seed": 9,
                                                           "include_discarded": False}
+
+
+def test_split_is_by_group_stratified_and_seeded():
+    groups = {f"{label}-{i}": label for label in ("dog", "drum", "piano") for i in range(10)}
+    groups["lonely-0"] = "lonely"
+    first = assign_groups(groups, 0.2, seed=7)
+    assert first == assign_groups(groups, 0.2, seed=7) and first != assign_groups(groups, 0.2, seed=8)
+    for label in ("dog", "drum", "piano"):
+        assert sum(first[f"{label}-{i}"] == Split.TEST for i in range(10)) == 2
+    assert first["lonely-0"] == Split.TRAIN  # a class with one source cannot be on both sides
+    with pytest.raises(SplitError, match="strictly between 0 and 1"):
+        assign_groups(groups, 1.0, seed=0)
