@@ -11,9 +11,9 @@ from gan.kinds import try_sound as kind
 from gan.ml.generate import sound_seed
 from gan.models import GeneratedImage
 from gan.services.sound_upload import check_sound_file, store_sound
-from gan.services.try_sound import image_relative, launch_try_sound, request_images
+from gan.services.try_sound import image_relative, launch_try_sound
 from jobs.engine import execute_job
-from jobs.models import Job, JobStatus
+from jobs.models import JobStatus
 from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -80,18 +80,6 @@ def test_the_same_request_makes_the_same_image_and_keeps_the_generator_loaded(ch
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     run(launch_try_sound(sound, [checkpoint], volumes=[1.0], seeds=[3], enqueue=False))
     assert kind._generator.cache_info().misses == 2
-
-
-def test_a_request_is_answered_from_disk_once_its_images_exist(checkpoint, sound, media_root):
-    state, job = request_images(sound, [checkpoint], 1.0, 0)
-    assert state[0]["image"] is None and job.status == JobStatus.QUEUED
-    again, same_job = request_images(sound, [checkpoint], 1.0, 0)
-    # the same request again while the first is queued: the same job
-    assert same_job.pk == job.pk and Job.objects.filter(kind="try_sound").count() == 1
-    run(job)
-    state, no_job = request_images(sound, [checkpoint], 1.0, 0)
-    assert no_job is None and state[0]["image"] == image_relative(sound.pk, checkpoint.pk, 1.0, 0)
-    assert Job.objects.filter(kind="try_sound").count() == 1
 
 
 def test_a_sound_deleted_before_the_job_runs_fails_it_in_one_line(checkpoint, sound):
