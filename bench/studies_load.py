@@ -43,7 +43,6 @@ recreated: point it at a scratch database.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -60,13 +59,6 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/evalsite_bench_studies"
-
-
-def _peak_rss_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 def recreate_database(url: str) -> None:
@@ -314,215 +306,11 @@ def load_test(args, media: str) -> None:
               f"{joins['requests'] / joins['seconds']:.1f} joins/s done")
 
 
-# ---------------------------------------------------------------------------------- CSV export
-def make_responses(n_rows: int, kind: str = "rating", participants_per_trial_set: int | None = None):
-    """A study with n_rows responses, made in SQL (the ORM would take minutes). kind "correlation":
-    choices (Table 6) instead of ratings (Table 5)."""
-    from django.db import connection
-
-    from studies.services import build_correlation_study, build_rating_study
-    from tests.studies.conftest import make_world
-    world = make_world(sounds_per_class=10)
-    if kind == "rating":
-        study = build_rating_study(f"export {n_rows}", world["checkpoints"], catch_trials=0, practice_trials=0)
-        answer = "1 + a.id %% 5, '', ''"
-    else:
-        study = build_correlation_study(f"choices {n_rows}", world["checkpoints"][0], catch_trials=0, practice_trials=0)
-        answer = ("NULL, CASE WHEN a.id %% 3 = 0 THEN 'right' ELSE 'left' END, "
-                  "CASE WHEN a.id %% 3 = 0 THEN 'negative' ELSE 'positive' END")
-    trials = study.trials.count()
-    participants = -(-n_rows // trials)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO studies_participant (study_id, token, is_preview, platform, crowd_participant_id, "
-            "crowd_study_id, crowd_session_id, url_params, user_agent, planned_main_trials, created_at, "
-            "last_active_at) SELECT %s, md5(random()::text || g::text), false, 'prolific', 'P' || g::text, '', '', "
-            "'{}'::jsonb, '', %s, now(), now() FROM generate_series(1, %s) g", [study.pk, trials, participants])
-        cursor.execute(
-            "INSERT INTO studies_assignment (participant_id, trial_id, public_key, position, positive_side, state, "
-            "counts_toward_target, created_at, expires_at) SELECT p.id, t.id, md5(p.id::text || '-' || t.id::text), "
-            "row_number() OVER (PARTITION BY p.id ORDER BY t.id) - 1, '', 'answered', true, now(), now() "
-            "FROM studies_participant p CROSS JOIN studies_trial t WHERE p.study_id = %s AND t.study_id = %s",
-            [study.pk, study.pk])
-        cursor.execute(
-            "INSERT INTO studies_response (assignment_id, participant_id, trial_id, client_id, rating, choice, "
-            "chosen_role, response_time_ms, play_count, presented_position, positive_side, client_answered_at, "
-            f"created_at) SELECT a.id, a.participant_id, a.trial_id, md5(a.id::text)::uuid, {answer}, "
-            "800 + a.id %% 4000, 1 + a.id %% 3, a.position, '', now(), now() FROM studies_assignment a "
-            "JOIN studies_participant p ON p.id = a.participant_id WHERE p.study_id = %s "
-            "ORDER BY a.id LIMIT %s", [study.pk, n_rows])
-        # A database that holds a million answers has statistics on them (autovacuum analyses a
-        # table after bulk inserts, a little later): without them the planner guesses 8 rows.
-        cursor.execute("ANALYZE")
-    return study
-
-
-class _NullSink:
-    def __init__(self):
-        self.bytes = 0
-
-    def write(self, data):
-        self.bytes += len(data)
-        return len(data)
-
-
-def export_child(study_id: int) -> None:
-    """Runs in a fresh process: the app's streaming export to a null sink; prints JSON."""
-    from studies.models import Study
-    from studies.selectors.export import export_csv
-    study = Study.objects.get(pk=study_id)
-    before = _peak_rss_kb()
-    sink, rows = _NullSink(), 0
-    start = time.perf_counter()
-    for chunk in export_csv(study):
-        sink.write(chunk)
-        rows += chunk.count(b"\n")
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"rows": rows - 1, "seconds": elapsed, "bytes": sink.bytes,
-                      "peak_growth_mb": (_peak_rss_kb() - before) / 1024}))
-
-
-def export_bench(args, media: str) -> None:
-    from django.db import connection
-
-    from studies.models import Response
-    from studies.selectors.export import _EXPORT_FIELDS
-    started = time.perf_counter()
-    study = make_responses(args.export_rows)
-    made = Response.objects.filter(trial__study=study).count()
-    print(f"\n== CSV export: {made} responses (made in {time.perf_counter() - started:.0f} s) ==")
-    child = subprocess.run([sys.executable, __file__, "--export-child", str(study.pk)], capture_output=True,
-                           text=True, env=dict(os.environ, MEDIA_ROOT=media), cwd=REPO, check=True)
-    ours = json.loads(child.stdout.strip().splitlines()[-1])
-    queryset = Response.objects.filter(trial__study=study, participant__is_preview=False).order_by("id").values_list(
-        *_EXPORT_FIELDS)
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        select = cursor.mogrify(sql, params).decode()
-        sink = _NullSink()
-        start = time.perf_counter()
-        cursor.cursor.copy_expert(f"COPY ({select}) TO STDOUT WITH CSV HEADER", sink)
-        copy_seconds = time.perf_counter() - start
-    print(f"{'app export (stream)':>22}: {ours['rows']} rows in {ours['seconds']:.2f} s = "
-          f"{ours['rows'] / ours['seconds']:,.0f} rows/s, {ours['bytes'] / 1e6:.0f} MB, "
-          f"peak RSS growth {ours['peak_growth_mb']:.1f} MB")
-    print(f"{'PostgreSQL COPY':>22}: {made} rows in {copy_seconds:.2f} s = {made / copy_seconds:,.0f} rows/s, "
-          f"{sink.bytes / 1e6:.0f} MB")
-    print(f"{'ratio':>22}: app rows/s / COPY rows/s = {(ours['rows'] / ours['seconds']) / (made / copy_seconds):.3f}")
-
-
-# ------------------------------------------------------------------------- rater CPU per request
-def rater_cpu_bench(args) -> None:
-    """CPU ms of this process per rater request (next, answer) against the trivial view, through
-    Django's test client (the whole middleware stack, no HTTP server and no client load): what a
-    loaded machine cannot blur, since CPU time counts only this process's own work."""
-    import uuid as _uuid
-
-    from django.test import Client
-
-    from studies.services import build_rating_study, open_study, start_participant
-    from tests.studies.conftest import make_world
-    world = make_world(sounds_per_class=10)
-    study = open_study(build_rating_study("cpu", world["checkpoints"], target_votes=10**6, catch_trials=0,
-                                          practice_trials=0, require_full_playback=False))
-    tokens = [start_participant(study).token for _ in range(args.cpu_raters)]
-    client, spent, pairs = Client(), {"next": 0.0, "answer": 0.0}, 0
-    for warm_up in (True, False):
-        for token in tokens:
-            for _ in range(2 if warm_up else 10):
-                start = time.process_time()
-                trials = client.get(f"/api/studies/rater/{token}/next/").json()["trials"]
-                next_cpu = time.process_time() - start
-                body = {"trial": trials[0]["id"], "client_id": str(_uuid.uuid4()), "rating": 3,
-                        "response_time_ms": 1200, "play_count": 1, "played_to_end": True}
-                start = time.process_time()
-                status = client.post(f"/api/studies/rater/{token}/answers/", body,
-                                     content_type="application/json").status_code
-                answer_cpu = time.process_time() - start
-                assert status == 201, status
-                if not warm_up:
-                    spent["next"] += next_cpu
-                    spent["answer"] += answer_cpu
-                    pairs += 1
-    start = time.process_time()
-    for _ in range(pairs):
-        client.get("/healthz")
-    trivial = 1000 * (time.process_time() - start) / pairs
-    per = {name: 1000 * total / pairs for name, total in spent.items()}
-    join_cpu, join_db = join_cpu_cost(world, args.cpu_joins)
-    print(f"\n== Rater CPU per request (this process, test client, n={pairs} each; joins n={args.cpu_joins}) ==")
-    print(f"{'trivial JSON view':>24}: {trivial:6.2f} ms CPU")
-    for name, value in {**per, "join": join_cpu}.items():
-        print(f"{name:>24}: {value:6.2f} ms CPU ({value / trivial:.1f} x the trivial view)")
-    print(f"{'join, PostgreSQL':>24}: {join_db:6.2f} ms CPU of the database backend per join")
-
-
-def join_cpu_cost(world, joins: int) -> tuple[float, float]:
-    """CPU ms per join (consent POST of the study link: a new rater with their trials) of this process
-    and of its PostgreSQL backend (read from /proc: the server runs on this machine)."""
-    from django.db import connection
-    from django.test import Client
-
-    from studies.services import build_rating_study, open_study
-    study = open_study(build_rating_study("cpu joins", world["checkpoints"], target_votes=joins + 20,
-                                          trials_per_participant=10, catch_trials=1, practice_trials=1))
-    entry = f"/s/{study.public_key}/"
-    page = Client().get(entry).content.decode()
-    nonce = page.split('name="entry_nonce" value="', 1)[1].split('"', 1)[0]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-
-    def backend_cpu() -> float:
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def join():
-        response = Client().post(entry, {"consent": "yes", "entry_nonce": nonce})
-        assert response.status_code == 302, response.status_code
-
-    for _ in range(5):
-        join()
-    start, db_start = time.process_time(), backend_cpu()
-    for _ in range(joins):
-        join()
-    return 1000 * (time.process_time() - start) / joins, 1000 * (backend_cpu() - db_start) / joins
-
-
-# --------------------------------------------------------------------------------- results poll
-def results_poll_bench(args) -> None:
-    """CPU of one poll of the results (the staff API's figures and the live page's fragment, in this
-    process, no HTTP) at --poll-answers answers: computed from scratch (what every poll cost before
-    the results cache, the baseline) against a poll that finds nothing changed (served from the cache)."""
-    from django.template.loader import render_to_string
-
-    from studies.charts import chart_context
-    from studies.selectors.results import study_results
-    from studies.selectors.results_cache import cached_results
-
-    def poll(study, results):
-        render_to_string("admin/studies/study/results_body.html", {"study": study, **chart_context(results)})
-
-    print(f"\n== Results poll at {args.poll_answers} answers (CPU ms per poll, this process) ==")
-    for kind, table in (("rating", "Table 5"), ("correlation", "Table 6")):
-        study = make_responses(args.poll_answers, kind)
-        start = time.process_time()
-        for _ in range(args.poll_cold):
-            poll(study, study_results(study))
-        cold = 1000 * (time.process_time() - start) / args.poll_cold
-        cached_results(study)  # the first poll computes and keeps them
-        start = time.process_time()
-        for _ in range(args.poll_repeats):
-            results = cached_results(study)
-            poll(study, results)
-        warm = 1000 * (time.process_time() - start) / args.poll_repeats
-        assert results["freshness"]["up_to_date"] and results["progress"]["votes"] == args.poll_answers
-        print(f"{table + ', computed':>24}: {cold:8.1f} ms CPU per poll (n={args.poll_cold})")
-        print(f"{table + ', nothing new':>24}: {warm:8.2f} ms CPU per poll (n={args.poll_repeats}; target < 20); "
-              f"ratio to computing {warm / cold:.3f}")
-
-
 def main() -> None:
+    from studies_load_phases.export import export_bench, export_child
+    from studies_load_phases.rater_cpu import rater_cpu_bench
+    from studies_load_phases.results_poll import results_poll_bench
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="client threads of the saturation phases")
     parser.add_argument("--raters", type=int, default=100, help="raters of the think-time phase")

@@ -248,12 +248,7 @@ def _project_files():
 
 
 # Over the limit for now, each with why: remove an entry when its file is split.
-LONG_FOR_NOW = {
-    # A benchmark of four phases on one scratch database and server setup; its rater-CPU phase is
-    # being moved to bench/rater_cpu.py (another change in flight), after which the export and
-    # results-poll phases can follow it into a module of their own.
-    "bench/studies_load.py",
-}
+LONG_FOR_NOW: set[str] = set()
 
 
 def test_no_project_file_is_over_400_lines():
