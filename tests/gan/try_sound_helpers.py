@@ -1,11 +1,14 @@
 """What the Try it tests share: sound files of every kind a researcher may bring, and one tiny trained
-checkpoint (MFCC, row g) to make images with."""
+checkpoint (MFCC, row g) to make images with; the `checkpoint` and `sound` fixtures (imported by name
+into the test modules that use them) and `run`."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from gan.services.manifest_import import import_manifest
+from gan.services.sound_upload import check_sound_file, store_sound
 from gan.services.training import launch_training
 from jobs.engine import execute_job
 from jobs.models import JobStatus
@@ -53,3 +56,23 @@ def train_tiny_checkpoint(tmp_path: Path, iterations: int = 6):
     run.job.refresh_from_db()
     assert run.job.status == JobStatus.SUCCEEDED, run.job.error
     return run.checkpoints.get(is_final=True)
+
+
+@pytest.fixture
+def checkpoint(media_root, tmp_path):
+    return train_tiny_checkpoint(tmp_path)
+
+
+@pytest.fixture
+def sound(tmp_path):
+    # like the training tones (pitch, level, noise floor): at x1 the sound sits inside the training
+    # statistics, so a volume change moves the generator's input instead of both ending at its clamp
+    path = write_tone(tmp_path / "mine.wav", freq=660.0, seconds=0.5, amplitude=0.3, noise=0.01)
+    return store_sound(path, check_sound_file(path), original_name="mine.wav")[0]
+
+
+def run(job):
+    execute_job(job.pk, "test")
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return job

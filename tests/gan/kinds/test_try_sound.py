@@ -10,33 +10,12 @@ from PIL import Image
 from gan.kinds import try_sound as kind
 from gan.ml.generate import sound_seed
 from gan.models import GeneratedImage
-from gan.services.sound_upload import check_sound_file, store_sound
 from gan.services.try_sound import image_relative, launch_try_sound
 from jobs.engine import execute_job
 from jobs.models import JobStatus
-from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
+from tests.gan.try_sound_helpers import checkpoint, run, sound  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def checkpoint(media_root, tmp_path):
-    return train_tiny_checkpoint(tmp_path)
-
-
-@pytest.fixture
-def sound(tmp_path):
-    # like the training tones (pitch, level, noise floor): at x1 the sound sits inside the training
-    # statistics, so a volume change moves the generator's input instead of both ending at its clamp
-    path = write_tone(tmp_path / "mine.wav", freq=660.0, seconds=0.5, amplitude=0.3, noise=0.01)
-    return store_sound(path, check_sound_file(path), original_name="mine.wav")[0]
-
-
-def run(job):
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    return job
 
 
 def pixels(media_root, relative):

@@ -3,33 +3,11 @@ exist, and the same request while its job is queued gets that job, not a second 
 tests/gan/kinds/test_try_sound.py."""
 import pytest
 
-from gan.services.sound_upload import check_sound_file, store_sound
 from gan.services.try_sound import image_relative, request_images
-from jobs.engine import execute_job
 from jobs.models import Job, JobStatus
-from tests.gan.try_sound_helpers import train_tiny_checkpoint, write_tone
+from tests.gan.try_sound_helpers import checkpoint, run, sound  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def checkpoint(media_root, tmp_path):
-    return train_tiny_checkpoint(tmp_path)
-
-
-@pytest.fixture
-def sound(tmp_path):
-    # like the training tones (pitch, level, noise floor): at x1 the sound sits inside the training
-    # statistics, so a volume change moves the generator's input instead of both ending at its clamp
-    path = write_tone(tmp_path / "mine.wav", freq=660.0, seconds=0.5, amplitude=0.3, noise=0.01)
-    return store_sound(path, check_sound_file(path), original_name="mine.wav")[0]
-
-
-def run(job):
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    return job
 
 
 def test_a_request_is_answered_from_disk_once_its_images_exist(checkpoint, sound, media_root):
