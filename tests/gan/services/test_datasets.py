@@ -7,7 +7,7 @@ from PIL import Image
 
 from gan.ml.cleaning import UNMAPPED
 from gan.models import Dataset, Pair, PairStatus
-from gan.services.datasets import DatasetImportError, load_images, refresh_class_names
+from gan.services.datasets import DatasetImportError, load_images, refresh_class_names, stable_class_names
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,12 @@ def test_the_classes_are_the_kept_labels_in_their_old_order_else_the_pending_one
     assert refresh_class_names(dataset) == ["drum", "cello", "violin"]  # drum keeps its place, new ones sorted
     dataset.refresh_from_db()
     assert dataset.class_names == ["violin", "drum"]  # set, not saved: the caller saves
+
+
+def test_class_order_is_kept_and_new_classes_follow():
+    assert stable_class_names(["violin", "dog"], {"dog", "violin", "cat"}) == ["violin", "dog", "cat"]
+    assert stable_class_names(["violin", "dog"], {"dog"}) == ["dog"]
+    assert stable_class_names([], {"b", "a"}) == ["a", "b"]
 
 
 def test_images_decode_at_the_models_size_and_channels(media_root):

@@ -1,19 +1,18 @@
-"""Import jobs on real files: videos made here from Tux Paint photos and recordings, the bad inputs of
-the issue, a CSV manifest with broken rows and missing files, an archive upload, cancel and re-run."""
-import csv
-import shutil
+"""Video imports (gan/services/ingest.py) on real files: videos made here from Tux Paint photos and
+recordings, the bad inputs of the issue, an archive upload, cancel and re-run, long tracks cut into
+segments, the commands and the admin's forms. Manifests: tests/gan/services/test_manifest_import.py."""
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile
 from PIL import Image
 
 from gan.models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
-from jobs.engine import create_job, execute_job
+from jobs.engine import execute_job
 from jobs.models import Job, JobStatus
-from tests.gan.media_fixtures import STAMPS, make_bad_inputs, make_video, needs_media_tools
+from tests.gan.import_helpers import run
+from tests.gan.media_fixtures import make_bad_inputs, make_video, needs_media_tools
 
 pytestmark = [pytest.mark.django_db, needs_media_tools]
 
@@ -28,13 +27,6 @@ def video_folder(tmp_path_factory):
         make_video(folder / name, stamp, stamp, seconds=2.0)
     bad = make_bad_inputs(folder / "bad")
     return folder, {f"bad/{name}": code for name, code in bad.items()}
-
-
-def run(kind, params):
-    job = create_job(kind, params, enqueue=False)
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    return job
 
 
 def test_folder_import_keeps_going_past_every_bad_file_and_counts_them(media_root, video_folder):
@@ -131,55 +123,6 @@ def test_long_sound_tracks_are_split_into_segments(media_root, tmp_path):
     assert len(pairs) == 4
 
 
-def write_manifest(folder, rows, header=("sound", "image", "label")):
-    with open(folder / "manifest.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return folder / "manifest.csv"
-
-
-def test_manifest_rows_are_checked_one_by_one(media_root, tmp_path):
-    for stamp in ("animals/mammals/dogs/dog", "hobbies/music/string/violin"):
-        shutil.copy(STAMPS / f"{stamp}.ogg", tmp_path)
-        shutil.copy(STAMPS / f"{stamp}.png", tmp_path)
-    (tmp_path / "fake.png").write_text("not a picture")
-    soundfile.write(tmp_path / "silence.wav", np.zeros(8000, np.float32), 16000)
-    manifest = write_manifest(tmp_path, [
-        ["dog.ogg", "dog.png", "dog"],
-        ["violin.ogg", "violin.png", ""],  # no label: fine, cleaning gives one
-        ["missing.ogg", "dog.png", "dog"],
-        ["dog.ogg", "gone.png", "dog"],
-        ["dog.ogg", "dog.png", "dog", "surplus"],
-        ["", "dog.png", "dog"],
-        ["dog.ogg", "fake.png", "dog"],
-        ["silence.wav", "violin.png", "violin"],
-    ])
-    job = run("import_manifest", {"dataset": "man", "manifest": str(manifest)})
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    m = job.metrics
-    assert (m["sources"], m["imported"], m["failed"], m["pairs_created"]) == (8, 2, 6, 2)
-    assert m["failures_by_kind"] == {"bad_image": 1, "bad_sound": 1, "broken_row": 2, "missing_file": 2}
-    reasons = {r.source.split(":")[0]: r.reason for r in ImportRecord.objects.filter(status=ImportStatus.FAILED)}
-    assert "sound file 'missing.ogg' does not exist" in reasons["line 4"]
-    assert "image file 'gone.png' does not exist" in reasons["line 5"]
-    assert "1 field(s) more than the header" in reasons["line 6"]
-    assert "empty sound column" in reasons["line 7"]
-    assert "not a readable image" in reasons["line 8"]
-    assert "silent" in reasons["line 9"]
-    labels = sorted(Pair.objects.filter(dataset__name="man").values_list("label", flat=True))
-    assert labels == ["dog", "unlabelled"]
-    again = run("import_manifest", {"dataset": "man", "manifest": str(manifest)})
-    assert again.metrics["already_imported"] == 2 and again.metrics["pairs_created"] == 0
-    assert Pair.objects.count() == 2
-
-
-def test_a_manifest_without_the_needed_columns_fails_clearly(media_root, tmp_path):
-    manifest = write_manifest(tmp_path, [["a.wav"]], header=("audio",))
-    job = run("import_manifest", {"dataset": "m2", "manifest": str(manifest)})
-    assert job.status == JobStatus.FAILED and "the header is 'audio': it lacks sound and image" in job.error
-
-
 @pytest.mark.django_db(transaction=True)  # the command runs the job in a thread with its own connection
 def test_import_and_split_commands(media_root, video_folder, monkeypatch):
     from io import StringIO
@@ -203,22 +146,6 @@ def test_import_and_split_commands(media_root, video_folder, monkeypatch):
     call_command("import_videos", "queued", str(folder), stdout=StringIO())
     job = Job.objects.get(kind="import_videos", status=JobStatus.QUEUED)
     assert sent == [(job.pk, "cpu")]
-
-
-def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_path):
-    from demo.builders.digits import build_digits
-    from demo.builders.manifest import read_manifest
-
-    build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25, n_human_voices=1, n_neural_voices=1)
-    rows = read_manifest(build.root)
-    job = run("import_manifest", {"dataset": "digits", "manifest": str(build.manifest), "image_size": 32,
-                                  "trust_labels": True})
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.metrics["imported"] == len(rows) > 0 and job.metrics["failed"] == 0
-    dataset = Dataset.objects.get(name="digits")
-    assert dataset.class_names == sorted({row["label"] for row in rows})
-    stored = {(p.group, p.split, p.label, p.status) for p in dataset.pairs.all()}
-    assert stored == {(row["group"], row["split"], row["label"], PairStatus.KEPT) for row in rows}
 
 
 def test_admin_forms_launch_import_jobs(client, staff_user, media_root, video_folder, monkeypatch, tmp_path,

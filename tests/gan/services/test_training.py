@@ -146,16 +146,6 @@ def test_a_corrupt_sound_fails_the_job_naming_the_file(tones, media_root):
     assert run.checkpoints.count() == 0
 
 
-def test_manifest_with_missing_files_imports_nothing(tmp_path, media_root):
-    folder = write_tone_dataset(tmp_path / "broken")
-    (folder / "low_0.wav").unlink()
-    with pytest.raises(DatasetImportError, match="low_0.wav"):
-        import_manifest("broken", folder, source="test")
-    from gan.models import Dataset
-
-    assert not Dataset.objects.exists()
-
-
 def test_every_status_the_trainer_writes_is_a_run_status():
     """gan/ml has no Django, so the trainer writes RunStatus's values as plain strings: every string
     it assigns to `status` (or puts in a summary's "status") must be one of them."""

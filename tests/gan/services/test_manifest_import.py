@@ -1,66 +1,30 @@
-"""Imports fed what a stranger or a careless user hands over: paths out of the folder, links to
-/etc/passwd, NUL bytes and over-long cells (PostgreSQL refuses both), Latin-1 manifests, wrong
-headers, pixel bombs, jobs that fail or import nothing. Each case: recorded per source, nothing
-copied for it, no orphan file, no empty dataset, no file content in any message."""
+"""CSV manifests into pairs (gan/services/manifest_import.py): the file and its header are read
+whole and refused in one line, each row is checked before anything is copied, a bad row is recorded
+with its line and reason while the others are imported, and a curated import stores all rows or
+nothing. Most inputs are what a stranger or a careless user hands over: paths out of the folder,
+links to /etc/passwd, NUL bytes and over-long cells (PostgreSQL refuses both), Latin-1 manifests,
+wrong headers, pixel bombs, jobs that fail or import nothing. Each case: recorded per source,
+nothing copied for it, no orphan file, no empty dataset, no file content in any message."""
 import csv
 import os
 import shutil
 
+import numpy as np
 import pytest
+import soundfile
 from PIL import Image
 
 from gan.models import Dataset, ImportRecord, ImportStatus, Pair, PairStatus
-from gan.services.datasets import DatasetImportError, refresh_class_names, stable_class_names
+from gan.services.datasets import DatasetImportError, refresh_class_names
 from gan.services.manifest_import import ManifestError, import_manifest, launch_manifest_import, read_manifest
 from jobs.engine import create_job, execute_job
 from jobs.models import Job, JobStatus
-from tests.gan.media_fixtures import STAMPS, make_video, needs_media_tools
+from tests.gan.import_helpers import (failures, media_files, referenced_files, run, stamp_files,  # noqa: F401
+                                      write_manifest)
+from tests.gan.media_fixtures import needs_media_tools
+from tests.gan.synthetic import write_tone_dataset
 
 pytestmark = [pytest.mark.django_db, needs_media_tools]
-
-DOG, FOX, VIOLIN = "animals/mammals/dogs/dog", "animals/mammals/dogs/fox", "hobbies/music/string/violin"
-PASSWD_LINE = "root:x:0:0:root:/root:/bin/bash"
-
-
-def run(kind, params):
-    job = create_job(kind, params, enqueue=False)
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    return job
-
-
-@pytest.fixture
-def stamp_files(tmp_path):
-    """folder/ with dog and violin recordings + photos; outside/ with a valid pair and a secret."""
-    folder, outside = tmp_path / "folder", tmp_path / "outside"
-    folder.mkdir()
-    outside.mkdir()
-    for stamp in (DOG, VIOLIN):
-        shutil.copy(STAMPS / f"{stamp}.ogg", folder)
-        shutil.copy(STAMPS / f"{stamp}.png", folder)
-    shutil.copy(STAMPS / f"{FOX}.ogg", outside / "other.ogg")
-    shutil.copy(STAMPS / f"{FOX}.png", outside / "other.png")
-    (outside / "secret.txt").write_text(PASSWD_LINE + "\n")
-    return folder, outside
-
-
-def write_manifest(folder, rows, header="sound,image,label", encoding="utf-8", name="manifest.csv"):
-    """Rows are written as given (bytes allowed), so that broken files can be made on purpose."""
-    lines = [header.encode(encoding)] + [r if isinstance(r, bytes) else r.encode(encoding) for r in rows]
-    (folder / name).write_bytes(b"\n".join(lines) + b"\n")
-    return folder / name
-
-
-def media_files(media_root):
-    return sorted(p.relative_to(media_root).as_posix() for p in media_root.rglob("*") if p.is_file())
-
-
-def referenced_files():
-    return sorted({name for pair in Pair.objects.all() for name in (pair.sound.name, pair.image.name)})
-
-
-def failures():
-    return {r.source.split(":")[0]: r for r in ImportRecord.objects.filter(status=ImportStatus.FAILED)}
 
 
 def test_manifest_paths_outside_the_folder_are_refused_and_nothing_is_copied(media_root, stamp_files):
@@ -134,6 +98,45 @@ def test_a_latin1_manifest_gets_one_clear_reason_per_row(media_root, stamp_files
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.metrics["failures_by_kind"] == {"bad_encoding": 1} and job.metrics["imported"] == 1
     assert "the sound column is not UTF-8 text (byte 0xe9" in failures()["line 2"].reason
+
+
+def test_manifest_rows_are_checked_one_by_one(media_root, stamp_files):
+    folder, _ = stamp_files
+    (folder / "fake.png").write_text("not a picture")
+    soundfile.write(folder / "silence.wav", np.zeros(8000, np.float32), 16000)
+    manifest = write_manifest(folder, [
+        "dog.ogg,dog.png,dog",
+        "violin.ogg,violin.png,",  # no label: fine, cleaning gives one
+        "missing.ogg,dog.png,dog",
+        "dog.ogg,gone.png,dog",
+        "dog.ogg,dog.png,dog,surplus",
+        ",dog.png,dog",
+        "dog.ogg,fake.png,dog",
+        "silence.wav,violin.png,violin",
+    ])
+    job = run("import_manifest", {"dataset": "man", "manifest": str(manifest)})
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    m = job.metrics
+    assert (m["sources"], m["imported"], m["failed"], m["pairs_created"]) == (8, 2, 6, 2)
+    assert m["failures_by_kind"] == {"bad_image": 1, "bad_sound": 1, "broken_row": 2, "missing_file": 2}
+    reasons = {line: r.reason for line, r in failures().items()}
+    assert "sound file 'missing.ogg' does not exist" in reasons["line 4"]
+    assert "image file 'gone.png' does not exist" in reasons["line 5"]
+    assert "1 field(s) more than the header" in reasons["line 6"]
+    assert "empty sound column" in reasons["line 7"]
+    assert "not a readable image" in reasons["line 8"]
+    assert "silent" in reasons["line 9"]
+    labels = sorted(Pair.objects.filter(dataset__name="man").values_list("label", flat=True))
+    assert labels == ["dog", "unlabelled"]
+    again = run("import_manifest", {"dataset": "man", "manifest": str(manifest)})
+    assert again.metrics["already_imported"] == 2 and again.metrics["pairs_created"] == 0
+    assert Pair.objects.count() == 2
+
+
+def test_a_manifest_without_the_needed_columns_fails_the_job_clearly(media_root, tmp_path):
+    manifest = write_manifest(tmp_path, ["a.wav"], header="audio")
+    job = run("import_manifest", {"dataset": "m2", "manifest": str(manifest)})
+    assert job.status == JobStatus.FAILED and "the header is 'audio': it lacks sound and image" in job.error
 
 
 @pytest.mark.parametrize("header, phrase", [
@@ -264,10 +267,12 @@ def test_class_names_are_stable_across_re_imports(media_root, stamp_files):
     assert dataset.class_names == ["violin"]  # was ['unmapped', 'violin']
 
 
-def test_class_order_is_kept_and_new_classes_follow():
-    assert stable_class_names(["violin", "dog"], {"dog", "violin", "cat"}) == ["violin", "dog", "cat"]
-    assert stable_class_names(["violin", "dog"], {"dog"}) == ["dog"]
-    assert stable_class_names([], {"b", "a"}) == ["a", "b"]
+def test_a_curated_manifest_with_missing_files_imports_nothing(tmp_path, media_root):
+    folder = write_tone_dataset(tmp_path / "broken")
+    (folder / "low_0.wav").unlink()
+    with pytest.raises(DatasetImportError, match="low_0.wav"):
+        import_manifest("broken", folder, source="test")
+    assert not Dataset.objects.exists()
 
 
 def test_a_curated_import_stores_nothing_when_a_row_is_bad(media_root, stamp_files):
@@ -288,79 +293,20 @@ def test_a_curated_import_stores_nothing_when_a_row_is_bad(media_root, stamp_fil
     assert replaced.pairs.count() == 1 and media_files(media_root) == referenced_files()
 
 
-# --- videos --------------------------------------------------------------------------------------
+def test_the_digits_demo_goes_through_the_same_manifest_import(media_root, tmp_path):
+    from demo.builders.digits import build_digits
+    from demo.builders.manifest import read_manifest as read_demo_manifest
 
-@pytest.fixture
-def video_folder(tmp_path):
-    folder, outside = tmp_path / "videos", tmp_path / "elsewhere"
-    make_video(folder / "dog" / "dog.mp4", DOG, DOG, seconds=2.0)
-    make_video(outside / "violin.mp4", VIOLIN, VIOLIN, seconds=2.0)
-    (outside / "passwd").write_text(PASSWD_LINE + "\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n")
-    os.symlink(outside / "passwd", folder / "evil.mp4")
-    os.symlink(outside / "violin.mp4", folder / "dog" / "borrowed.mp4")
-    os.symlink(outside, folder / "linked_dir")  # not searched (rglob does not follow folder links)
-    (folder / "notes.mp4").write_text(PASSWD_LINE + "\n")
-    return folder
-
-
-def test_links_out_of_a_video_folder_are_not_followed_and_nothing_is_quoted(media_root, video_folder):
-    job = run("import_videos", {"dataset": "vids", "folder": str(video_folder), "n_frames": 2})
+    build = build_digits(tmp_path / "digits", n_voices=4, test_fraction=0.25, n_human_voices=1, n_neural_voices=1)
+    rows = read_demo_manifest(build.root)
+    job = run("import_manifest", {"dataset": "digits", "manifest": str(build.manifest), "image_size": 32,
+                                  "trust_labels": True})
     assert job.status == JobStatus.SUCCEEDED, job.error
-    m = job.metrics
-    assert (m["imported"], m["failed"]) == (1, 3)
-    assert m["failures_by_kind"] == {"not_media": 1, "outside_folder": 2}
-    records = {r.source: r for r in ImportRecord.objects.all()}
-    assert "symbolic link that leads outside the import folder" in records["evil.mp4"].reason
-    assert "symbolic link that leads outside" in records["dog/borrowed.mp4"].reason
-    assert "is a text file, not a video" in records["notes.mp4"].reason
-    for text in [job.log_tail, *(r.reason for r in records.values())]:
-        assert "root:" not in text and "daemon" not in text
-    assert Pair.objects.count() == 2 and set(Pair.objects.values_list("group", flat=True)) == {"dog/dog.mp4"}
-    assert media_files(media_root) == referenced_files()
-
-
-def test_a_video_import_that_imports_nothing_leaves_no_dataset(media_root, tmp_path):
-    folder = tmp_path / "broken"
-    folder.mkdir()
-    (folder / "a.mp4").write_bytes(b"\x00" * 2048)
-    (folder / "b.mp4").write_text("not a video\n")
-    job = run("import_videos", {"dataset": "broken", "folder": str(folder)})
-    assert job.status == JobStatus.FAILED and "nothing was imported" in job.error
-    assert not Dataset.objects.exists() and media_files(media_root) == []
-
-
-def test_a_failed_video_insert_leaves_no_files(media_root, video_folder, monkeypatch):
-    from gan.services import ingest
-
-    monkeypatch.setattr(ingest, "create_pairs", lambda pairs: (_ for _ in ()).throw(RuntimeError("disk full")))
-    job = run("import_videos", {"dataset": "nofiles", "folder": str(video_folder), "n_frames": 2})
-    assert job.status == JobStatus.FAILED and "disk full" in job.error
-    assert not Dataset.objects.exists() and media_files(media_root) == []
-
-
-def test_long_video_paths_fit_their_columns(media_root, tmp_path):
-    deep = tmp_path / "v" / ("a" * 120) / ("b" * 120)
-    make_video(deep / ("c" * 100 + ".mp4"), DOG, DOG, seconds=1.0)
-    job = run("import_videos", {"dataset": "deep", "folder": str(tmp_path / "v"), "n_frames": 1})
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    pair = Pair.objects.get()
-    assert len(pair.group) == 200 and len(pair.label) == 100  # the folder name (120 chars) as label, fitted
-    assert len(ImportRecord.objects.get().source) == 346
-
-
-def test_an_uploaded_archive_is_unpacked_only_for_the_job(media_root, tmp_path):
-    import zipfile
-
-    make_video(tmp_path / "dog.mp4", DOG, DOG, seconds=1.0)
-    archive = tmp_path / "clips.zip"
-    with zipfile.ZipFile(archive, "w") as handle:
-        handle.write(tmp_path / "dog.mp4", "dog/dog.mp4")
-        handle.writestr("../../escape.mp4", b"x")  # zipfile drops the '..'
-    job = run("import_videos", {"dataset": "zipped", "archive": str(archive), "n_frames": 1})
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    assert not (media_root / "uploads").exists() or not any((media_root / "uploads").rglob("*.mp4"))
-    assert not (tmp_path.parent / "escape.mp4").exists()
-    assert media_files(media_root) == referenced_files()
+    assert job.metrics["imported"] == len(rows) > 0 and job.metrics["failed"] == 0
+    dataset = Dataset.objects.get(name="digits")
+    assert dataset.class_names == sorted({row["label"] for row in rows})
+    stored = {(p.group, p.split, p.label, p.status) for p in dataset.pairs.all()}
+    assert stored == {(row["group"], row["split"], row["label"], PairStatus.KEPT) for row in rows}
 
 
 def test_import_records_can_be_read_back_as_csv_safely(media_root, stamp_files):
