@@ -163,15 +163,18 @@ def _greedy(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     items = {s.item for s in held}
     condition_tie = {c: rng.random() for c, _ in pools}
     class_tie = {k: rng.random() for _, k in pools}
+    for pool in pools.values():  # least loaded first: a cell's lowest load is its first slot's
+        pool.sort(key=lambda s: (s.load, tie[s.trial]))
     picked: list[Slot] = []
     while len(picked) < total:
         open_cells = [cell for cell, pool in pools.items() if pool]
-        lowest = {cell: min(s.load for s in pools[cell]) for cell in open_cells}
+        lowest = {cell: pools[cell][0].load for cell in open_cells}
         condition = min({c for c, _ in open_cells}, key=lambda c: (
             conditions[c], min(lowest[cell] for cell in open_cells if cell[0] == c), condition_tie[c]))
         cell = min((cell for cell in open_cells if cell[0] == condition),
                    key=lambda cell: (classes[cell[1]], cells[cell], lowest[cell], class_tie[cell[1]]))
-        slot = min(pools[cell], key=lambda s: (s.item in items, s.load, tie[s.trial]))
+        # an unheard sound, least loaded (the pool's order), else the least loaded
+        slot = next((s for s in pools[cell] if s.item not in items), pools[cell][0])
         pools[cell].remove(slot)
         picked.append(slot)
         conditions[slot.condition] += 1
@@ -183,7 +186,8 @@ def _greedy(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
 
 def _balanced(picked: list[Slot], slots: list[Slot], held: Sequence[Slot]) -> bool:
     """Is `picked` (with `held`) as even as the candidates allow, by the rules of `_choose`?"""
-    left = [s for s in slots if s not in set(picked)]
+    taken = {s.trial for s in picked}  # a trial is one slot: its id stands for it
+    left = [s for s in slots if s.trial not in taken]
 
     def even(chosen, remaining, key):
         counts = Counter(key(s) for s in chosen)

@@ -147,3 +147,31 @@ def test_the_upkeep_runs_on_celery_beat(settings):
     assert "studies.maintain_studies" in app.tasks
     entry = settings.CELERY_BEAT_SCHEDULE["studies-maintenance"]
     assert entry["task"] == "studies.maintain_studies" and entry["schedule"] > 0
+
+
+def test_a_join_writes_its_assignments_as_the_model_would(world):
+    """The join's hand-written INSERT: rows read back with the model's defaults and types."""
+    study = open_study(build_rating_study("r", world["checkpoints"], target_votes=4, trials_per_participant=4,
+                                          catch_trials=1, practice_trials=1))
+    before = timezone.now()
+    rater = start_participant(study)
+    rows = list(rater.assignments.order_by("position"))
+    assert len(rows) == 6  # practice + 4 main + catch
+    assert [a.position for a in rows] == list(range(6))
+    assert {a.state for a in rows} == {AssignmentState.ACTIVE}
+    assert all(a.counts_toward_target is True and a.first_served_at is None for a in rows)
+    assert len({a.public_key for a in rows}) == 6 and all(len(a.public_key) >= 16 for a in rows)
+    assert all(before - timedelta(seconds=1) <= a.created_at <= timezone.now() < a.expires_at for a in rows)
+    assert Assignment.objects.get(public_key=rows[0].public_key).participant_id == rater.pk
+
+
+def test_assignment_rows_beyond_one_statement_are_all_written(world, monkeypatch):
+    """A rater given more trials than one INSERT carries gets every one (in several statements)."""
+    from studies.services import assignment
+    monkeypatch.setattr(assignment, "INSERT_BATCH", 3)
+    study = open_study(build_rating_study("r", world["checkpoints"], target_votes=4, trials_per_participant=7,
+                                          catch_trials=1, practice_trials=0))
+    rater = start_participant(study)
+    assert sorted(rater.assignments.values_list("position", flat=True)) == list(range(8))
+    assert live_load(study) == Counter({t: 1 for t in rater.assignments.filter(
+        trial__role=TrialRole.MAIN).values_list("trial_id", flat=True)})
