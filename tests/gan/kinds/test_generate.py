@@ -7,10 +7,11 @@ from types import SimpleNamespace
 import pytest
 
 from gan.kinds.generate import _volume_rows, distinct_sounds
-from gan.models import Checkpoint, Dataset, Figure, GeneratedImage, Pair, PairStatus, Split, TrainingRun
+from gan.models import Dataset, Figure, GeneratedImage, Pair, PairStatus, Split
 from gan.services.generation import launch_generation
 from jobs.engine import create_job, execute_job
 from jobs.models import JobStatus
+from tests.gan.checkpoint_rows import make_checkpoint
 from tests.gan.trained_fixtures import generated, tones, train  # noqa: F401 (fixtures)
 
 
@@ -40,8 +41,7 @@ def test_a_split_without_pairs_fails_the_job_naming_the_dataset(media_root):
     dataset = Dataset.objects.create(name="trainonly", source="test", root="d/trainonly", class_names=["a"])
     Pair.objects.create(dataset=dataset, sound="s.wav", image="i.png", label="a", split=Split.TRAIN,
                         status=PairStatus.KEPT)
-    run = TrainingRun.objects.create(dataset=dataset, variant="g", feature_spec={"kind": "mfcc"})
-    checkpoint = Checkpoint.objects.create(run=run, step=4, path="runs/none.pt", is_final=True)
+    checkpoint = make_checkpoint(dataset)
     job = create_job("generate", {"checkpoint_ids": [checkpoint.pk], "split": "test"}, enqueue=False)
     execute_job(job.pk, "test")
     job.refresh_from_db()

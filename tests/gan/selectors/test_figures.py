@@ -2,17 +2,16 @@
 report's order, and the figures of the newest job that drew a checkpoint's class grid."""
 import pytest
 
-from gan.models import Checkpoint, Dataset, Figure, TrainingRun
+from gan.models import Figure
 from gan.selectors.figures import figures_of_job, latest_figures
 from jobs.models import Job
+from tests.gan.checkpoint_rows import make_checkpoint
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_newest_generate_jobs_figures_of_a_checkpoint():
-    dataset = Dataset.objects.create(name="d", source="test", root="datasets/d", class_names=["a", "b"])
-    run = TrainingRun.objects.create(dataset=dataset, variant="g", feature_spec={"kind": "mfcc"})
-    checkpoint = Checkpoint.objects.create(run=run, step=4, path="runs/1/ckpt.pt", is_final=True)
+    checkpoint = make_checkpoint()
     old, new = Job.objects.create(kind="generate"), Job.objects.create(kind="generate")
     Figure.objects.create(checkpoint=checkpoint, kind="volume_table", path="old/volumes.png", job=old)
     Figure.objects.create(checkpoint=checkpoint, kind="class_grid", path="old/grid.png", job=old)

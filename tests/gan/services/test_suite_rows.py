@@ -1,12 +1,12 @@
-"""Writes of the suite's rows (gan/services/suite_rows.py) and of Figure rows (services/figures.py):
+"""Writes of the suite's rows (gan/services/suite_rows.py):
 cells made once per suite, a cell's status from its run's summary, children recorded, the analyses
 stored as Evaluation rows that a second computation replaces rather than adds to."""
 import pytest
 
-from gan.models import CellStatus, Checkpoint, Dataset, Evaluation, Figure, RunStatus, SuiteCell, TrainingRun
+from gan.models import CellStatus, Evaluation, RunStatus, SuiteCell, TrainingRun
 from gan.services import suite_rows
-from gan.services.figures import record_figure
 from jobs.models import Job
+from tests.gan.checkpoint_rows import checkpoint  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def suite():
     return Job.objects.create(kind="suite")
-
-
-@pytest.fixture
-def checkpoint():
-    dataset = Dataset.objects.create(name="d", source="test", root="datasets/d", class_names=["a", "b"])
-    run = TrainingRun.objects.create(dataset=dataset, variant="g", feature_spec={"kind": "mfcc"})
-    return Checkpoint.objects.create(run=run, step=4, path="runs/1/ckpt.pt", is_final=True)
 
 
 PLANNED = [{"key": "g/mfcc", "variant": "g", "feature": "mfcc", "tables": ["2", "4"], "seed": s} for s in (2, 0)]
@@ -89,13 +82,3 @@ def test_the_analyses_are_evaluations_of_the_suite_replaced_when_computed_again(
     row = Evaluation.objects.get(job=suite, metric="volume_sensitivity")
     assert (row.checkpoint, row.value, row.n_images, row.source, row.volume) == (checkpoint, 0.4, 6, "generated", None)
     assert row.details["per_volume"]["0.5"]["mean"] == 0.1   # JSON keys: the report reads them as text
-
-
-def test_a_figure_is_one_row_per_job_checkpoint_and_kind(checkpoint):
-    job = Job.objects.create(kind="generate")
-    record_figure(job.pk, checkpoint, "class_grid", "test", "generated/job1/ckpt1/class_grid.png")
-    record_figure(job.pk, checkpoint, "class_grid", "test", "generated/job1/ckpt1/class_grid-2.png")   # a retry
-    record_figure(job.pk, checkpoint, "volume_table", "test", "generated/job1/ckpt1/volume_table.png")
-    assert list(Figure.objects.filter(checkpoint=checkpoint).values_list("kind", "path")) == [
-        ("class_grid", "generated/job1/ckpt1/class_grid-2.png"),
-        ("volume_table", "generated/job1/ckpt1/volume_table.png")]
