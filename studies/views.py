@@ -15,7 +15,7 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -25,7 +25,7 @@ from . import limits
 from .entry_guard import check_entry, entry_nonce
 from .errors import RateLimited, StudyError
 from .models import Study, StudyState
-from .selectors.rater import completion_info, is_finished, participant_for_token
+from .selectors.rater import completion_info, is_finished, participant_for_token, study_for_key
 from .selectors.trials import media_assignment, practice_count
 from .services.participants import MTURK_PREVIEW_ASSIGNMENT, EntryProof, start_participant
 from .services.responses import mark_sound_served
@@ -86,8 +86,8 @@ def _start(request, study: Study, crowd: dict):
 @require_http_methods(["GET", "POST"])
 def entry(request, study_key: str):
     """The study link: consent and instructions; 'Start' creates the rater and sends them to their URL."""
-    study = get_object_or_404(Study, public_key=study_key)
-    if study.state == StudyState.DRAFT:
+    study = study_for_key(study_key)
+    if study is None or study.state == StudyState.DRAFT:
         raise Http404("No such study.")
     params = request.GET if request.method == "GET" else request.POST
     crowd = {k: v for k, v in params.items() if k not in ("csrfmiddlewaretoken", "consent", "entry_nonce")}

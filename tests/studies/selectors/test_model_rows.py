@@ -50,4 +50,21 @@ def test_unknown_and_odd_tokens_are_none(settings):
     settings.STUDIES_RATER_CACHE_SECONDS = 0
     for token in ("no-such", "x" * 64, str(uuid.uuid4()), "'; DROP TABLE x; --"):
         assert rater_selectors.participant_for_token(token) is None
-    assert Study.objects.count() >= 0   # the database is still there
+    assert Participant.objects.count() == 0   # the table is still there, and nothing was made
+
+
+def test_the_study_a_link_names_is_what_the_orm_reads(world):
+    study = open_study(build_rating_study("by key", world["checkpoints"], target_votes=3, catch_trials=0,
+                                          practice_trials=0))
+    with CaptureQueriesContext(connection) as queries:
+        lean = rater_selectors.study_for_key(study.public_key)
+    assert len(queries.captured_queries) == 1
+    assert _fields(lean) == _fields(Study.objects.get(pk=study.pk))
+    assert lean._state.adding is False
+
+
+def test_unknown_and_odd_study_keys_are_none(world):
+    open_study(build_rating_study("one", world["checkpoints"], target_votes=3, catch_trials=0, practice_trials=0))
+    for key in ("", "no-such", "k" * 65, "'; DROP TABLE x; --", "%"):
+        assert rater_selectors.study_for_key(key) is None
+    assert Study.objects.count() == 1
