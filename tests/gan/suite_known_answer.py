@@ -12,7 +12,7 @@ KNOWN = Path(__file__).resolve().parent / "known_answers"
 DB_FIXTURE = KNOWN / "suite_quick_db.json"
 REPORT = KNOWN / "suite_quick_report.json"
 
-# The quick preset, shrunk like the other suite tests (tests/gan/test_suite.py), with two seeds,
+# The quick preset, shrunk like the other suite tests (tests/gan/suite_settings.py), with two seeds,
 # model selection, a held-out source and rows f and g, so every table, the probe ceilings, Table 3,
 # the intervals across seeds and the verdicts have something to show.
 CONFIG = dict(preset="quick", features=["mfcc", "fbank"], variants=["f", "g"], table4_feature="mfcc",

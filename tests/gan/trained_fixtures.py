@@ -1,6 +1,7 @@
-"""What the tests of the training, generation and evaluation jobs and services share: a tone dataset,
-a tiny training run through its job, and one tiny row-g checkpoint with its generated images.
-Fixtures are imported by name into each test module that uses them."""
+"""What the tests of the training, generation, evaluation and suite jobs and services share: a tone
+dataset (with or without validation and held-out sounds), a tiny training run through its job, and
+one tiny row-g checkpoint with its generated images. Fixtures are imported by name into each test
+module that uses them."""
 import pytest
 
 from gan.services.generation import launch_generation
@@ -17,6 +18,14 @@ FEATURE = {"kind": "mfcc"}
 def tones(media_root, tmp_path):
     return import_manifest("tones", write_tone_dataset(tmp_path / "tones"), source="test",
                            image_size=32, channels=3)
+
+
+@pytest.fixture
+def tones_with_sources(media_root, tmp_path):
+    """The tones with validation sounds (model selection) and a held-out source (square waves)."""
+    return import_manifest("tones-sources", write_tone_dataset(tmp_path / "tones-sources", val_per_class=2,
+                                                               heldout_per_class=2),
+                           source="test", image_size=32, channels=3)
 
 
 def train(dataset, iterations=6, **kwargs):

