@@ -8,6 +8,8 @@
   'torch' out of sys.modules (job kinds load it when they run), and nothing touches CUDA at import;
 * every job body is in its app's kinds/ package;
 * no project file is over 400 lines (one concept per file);
+* tests mirror the packages of services and job bodies: each module of gan/services, gan/kinds and
+  studies/services has its own tests/<package>/test_<module>.py;
 * rows are written only in services/, models/, kinds/ (job bodies), migrations, management commands,
   the demo app and the job engine: never in a view, the API, the admin, a selector or a report.
 """
@@ -257,6 +259,35 @@ def test_no_project_file_is_over_400_lines():
     long = {str(p.relative_to(REPO)): n for p in _project_files()
             if (n := len(p.read_text().splitlines())) > MAX_LINES and str(p.relative_to(REPO)) not in LONG_FOR_NOW}
     assert long == {}
+
+
+# Packages whose every module has a test module of its own, at the mirrored path: the services and the
+# job bodies, where the behaviour is (a module's tests are where a reader looks for them first).
+MIRRORED = ("gan/services", "gan/kinds", "studies/services")
+
+
+def _modules_without_mirrored_tests() -> list[str]:
+    return sorted(f"{package}/{module.name} has no tests/{package}/test_{module.name}"
+                  for package in MIRRORED for module in (REPO / package).glob("*.py")
+                  if module.name != "__init__.py" and not (REPO / "tests" / package / f"test_{module.name}").is_file())
+
+
+def test_every_service_and_job_body_module_has_its_mirrored_test_module():
+    missing = _modules_without_mirrored_tests()
+    assert not missing, "tests mirror the packages; add (or move the module's tests into):\n" + "\n".join(missing)
+
+
+def test_the_mirror_rule_sees_a_module_without_tests(tmp_path, monkeypatch):
+    """The rule above is only worth something if it can fail: a new service without its test module
+    is named; __init__ and a tested module are not."""
+    fake = tmp_path / "repo"
+    for folder in (*MIRRORED, "tests/gan/services"):
+        (fake / folder).mkdir(parents=True)
+    for name in ("gan/services/__init__.py", "gan/services/tested.py", "gan/services/new.py",
+                 "tests/gan/services/test_tested.py", "tests/gan/services/test_new_helpers.py"):
+        (fake / name).write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", fake)
+    assert _modules_without_mirrored_tests() == ["gan/services/new.py has no tests/gan/services/test_new.py"]
 
 
 # What writes rows through the ORM. save()/delete() with no positional argument is a model instance's
