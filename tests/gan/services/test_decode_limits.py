@@ -11,19 +11,11 @@ from gan.ml import audio, media
 from gan.ml.audio import AudioError, DecodeLimits, load_audio
 from gan.ml.media import MediaError, extract
 from gan.models import ImportRecord, ImportStatus
-from jobs.engine import create_job, execute_job
 from jobs.models import JobStatus
+from tests.gan.import_helpers import DOG, run
 from tests.gan.media_fixtures import STAMPS, ffmpeg, make_video, needs_media_tools
 
 pytestmark = [pytest.mark.django_db, needs_media_tools]
-DOG = "animals/mammals/dogs/dog"
-
-
-def run(kind, params):
-    job = create_job(kind, params, enqueue=False)
-    execute_job(job.pk, "test")
-    job.refresh_from_db()
-    return job
 
 
 def tone(path, seconds=1.0, rate=16000, channels=1):

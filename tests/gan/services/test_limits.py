@@ -7,25 +7,16 @@ from django.core.management.base import CommandError
 from gan.models import Checkpoint, TrainingRun
 from gan.services.generation import launch_generation
 from gan.services.limits import LimitExceeded
-from gan.services.manifest_import import import_manifest
 from gan.services.suite import SuiteError, launch_suite
 from gan.services.training import launch_training
 from jobs.models import Job
-from tests.gan.synthetic import write_tone_dataset
+from tests.gan.trained_fixtures import TINY_MODEL, tones  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
-SMALL = {"g_width": 8, "d_width": 8, "z_dim": 4, "image_size": 32}
-
-
-@pytest.fixture
-def tones(media_root, tmp_path):
-    return import_manifest("tones", write_tone_dataset(tmp_path / "tones"), source="test",
-                           image_size=32, channels=3)
-
 
 def launch(dataset, model=None, **train):
-    return launch_training(dataset, variant="g", feature={"kind": "mfcc"}, model={**SMALL, **(model or {})},
+    return launch_training(dataset, variant="g", feature={"kind": "mfcc"}, model={**TINY_MODEL, **(model or {})},
                            train={"iterations": 100, **train}, enqueue=False)
 
 
