@@ -27,16 +27,20 @@ _trial_facts: dict[str, dict[int, tuple[str, float]]] = {}  # study key -> trial
 _PARTICIPANT_ROWS, _STUDY_ROWS = ModelRows(Participant), ModelRows(Study)
 
 
-@lru_cache(maxsize=8)
-def _statement(which: str, vendor: str) -> str:
-    """The lookups' SQL, built once per database kind (the column lists are long: building them
-    on every call cost a tenth of a millisecond)."""
+# The lookups' SQL, built once per database kind (the column lists are long: building them on
+# every call cost a tenth of a millisecond).
+@lru_cache(maxsize=4)
+def _participant_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    if which == "participant":
-        return (f"SELECT {_PARTICIPANT_ROWS.columns('p')}, {_STUDY_ROWS.columns('s')} "
-                f"FROM {quote(Participant._meta.db_table)} p INNER JOIN {quote(Study._meta.db_table)} s "
-                f"ON s.{quote(Study._meta.pk.column)} = p.{quote(Participant._meta.get_field('study').column)} "
-                f"WHERE p.{quote(Participant._meta.get_field('token').column)} = %s")
+    return (f"SELECT {_PARTICIPANT_ROWS.columns('p')}, {_STUDY_ROWS.columns('s')} "
+            f"FROM {quote(Participant._meta.db_table)} p INNER JOIN {quote(Study._meta.db_table)} s "
+            f"ON s.{quote(Study._meta.pk.column)} = p.{quote(Participant._meta.get_field('study').column)} "
+            f"WHERE p.{quote(Participant._meta.get_field('token').column)} = %s")
+
+
+@lru_cache(maxsize=4)
+def _study_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
     return (f"SELECT {_STUDY_ROWS.columns('s')} FROM {quote(Study._meta.db_table)} s "
             f"WHERE s.{quote(Study._meta.get_field('public_key').column)} = %s")
 
@@ -45,7 +49,7 @@ def _read_participant(token: str) -> Participant | None:
     """The rater and their study in one statement (the join select_related made), without the
     ORM's cost per query (studies/selectors/model_rows.py)."""
     with connection.cursor() as cursor:
-        cursor.execute(_statement("participant", connection.vendor), [token])
+        cursor.execute(_participant_sql(connection.vendor), [token])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -62,7 +66,7 @@ def study_for_key(public_key: str) -> Study | None:
     if not public_key or len(public_key) > 64:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_statement("study", connection.vendor), [public_key])
+        cursor.execute(_study_sql(connection.vendor), [public_key])
         row = cursor.fetchone()
     return None if row is None else _STUDY_ROWS.build(row)
 
