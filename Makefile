@@ -10,7 +10,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_PACKAGES := espeak-ng sox ffmpeg libsndfile1 tuxpaint-stamps-default chromium chromium-driver \
   fluid-soundfont-gm musescore-general-soundfont-small csound-soundfont fluidsynth \
-  festival festvox-kdlpc16k
+  festival festvox-kdlpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita festvox-czech-machac \
+  festvox-suopuhe-lj festvox-suopuhe-mv festvox-czech-ph festvox-czech-krb festvox-ca-ona-hts
 PYTEST_ARGS ?=
 
 .PHONY: demo test setup system-packages venv weights migrate admin-account serve stop-demo clean bench

@@ -19,7 +19,10 @@ family, told apart by `family` (and by the group, 'festival-ked+...'), so a benc
 trained on synthetic voices on speech cut from a person's.
 
 Training also hears a neural voice, Piper's 'joe' (demo/builders/neural_voice.py): family 'neural',
-train split only, so val and test stay espeak timbres no training voice uses.
+train split only, so val and test stay espeak timbres no training voice uses. With
+`n_accented_voices`, training also hears people: festival's voices of nine speakers of other
+languages saying the digits with an accent (demo/builders/accented_voices.py), family
+'accented-human', train split only.
 
 Never used here, because our evaluation uses them: flite (every voice), festival voices built from
 flite's or CMU ARCTIC speakers (kal, slt, awb, rms, bdl, clb, jmk, ksp ...), Tux Paint and Asterisk
@@ -39,6 +42,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from .accented_voices import ACCENTED_FAMILY, accented_clips, installed_accented_voices, require_accented_voices
 from .neural_voice import NEURAL_FAMILY, load_joe, neural_clips
 from .manifest import MANIFEST_NAME, BuildResult, ProgressCallback, report_progress, staged_output, write_manifest
 from .sound_augment import augment_sound, speed_and_pitch, sox_effects
@@ -197,7 +201,8 @@ def _festival_clips(binary: str, stretch: float, cents: float, clips: list[tuple
 
 
 def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120, n_heldout_voices: int = 20,
-                 n_human_voices: int = 20, n_neural_voices: int = 20, heldout_family: str = "klatt",
+                 n_human_voices: int = 20, n_neural_voices: int = 20, n_accented_voices: int = 0,
+                 heldout_family: str = "klatt",
                  takes_per_voice: int = 1,
                  val_fraction: float = 0.1, human_stretch: tuple[float, float] = (0.8, 1.3),
                  human_cents: tuple[float, float] = (-300.0, 500.0),
@@ -208,10 +213,13 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
     timbre), `n_heldout_voices` of `heldout_family` ('' = none held out) and `n_human_voices` of
     festival's ked (held out too: a duration stretch from `human_stretch` and a pitch shift in cents from
     `human_cents` each) and `n_neural_voices` settings of Piper's joe for training, every voice saying
-    the ten digits `takes_per_voice` times. Classes are balanced in every split."""
+    the ten digits `takes_per_voice` times, and `n_accented_voices` settings (a duration stretch and a
+    pitch shift) of festival's accented human voices for training, round-robin over the speakers.
+    Classes are balanced in every split."""
     if n_voices < 3:
         raise ValueError(f"n_voices must be >= 3 so train, val and test each get a voice, got {n_voices}")
-    for name, value in (("n_human_voices", n_human_voices), ("n_neural_voices", n_neural_voices)):
+    for name, value in (("n_human_voices", n_human_voices), ("n_neural_voices", n_neural_voices),
+                        ("n_accented_voices", n_accented_voices)):
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
     if takes_per_voice < 1:
@@ -227,6 +235,7 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         raise ValueError(f"heldout_family must be one of {VOICE_FAMILIES} or '', got {heldout_family!r}")
     binary = _espeak_binary()
     festival = _festival_binary() if n_human_voices else None
+    accented_binary = require_accented_voices() if n_accented_voices else None
     rng = random.Random(seed)
     families = voice_families(binary)
     in_domain = sorted(v for family, names in families.items() if family != heldout_family for v in names)
@@ -258,6 +267,16 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         neural["piper-joe+l{length_scale:.2f}n{noise_scale:.2f}w{noise_w:.2f}p{cents:d}".format(**variant)] = variant
     family_of.update({name.split("+")[1]: NEURAL_FAMILY for name in neural})
     voices += [("train", name) for name in neural]
+    # Its own random stream too, after the neural voices: adding the family leaves every other row as it was.
+    accented, accented_rng = {}, random.Random(f"festival-accented-{seed}")
+    speakers = installed_accented_voices() if n_accented_voices else []
+    while len(accented) < n_accented_voices:
+        speaker = speakers[len(accented) % len(speakers)]
+        stretch = round(accented_rng.uniform(*human_stretch), 2)
+        cents = round(accented_rng.uniform(-300, 400) / 10) * 10
+        accented[f"accented-{speaker.replace('_', '-')}+t{stretch:.2f}p{cents:d}"] = (speaker, stretch, cents)
+    family_of.update({name.split("+")[1]: ACCENTED_FAMILY for name in accented})
+    voices += [("train", name) for name in accented]
     pools = _digit_images(rng, test_fraction)
     cursor = {key: 0 for key in pools}  # cycle through each pool so images are used evenly
 
@@ -288,9 +307,12 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
             row.update(speed=stretch, pitch=cents)
         elif voice in neural:
             row.update(speed=neural[voice]["length_scale"], pitch=neural[voice]["cents"])
-    espeak_jobs = [job for job in jobs if not job[0].startswith(("festival-", "piper-"))]
+        elif voice in accented:
+            row.update(speed=accented[voice][1], pitch=accented[voice][2])
+    espeak_jobs = [job for job in jobs if not job[0].startswith(("festival-", "piper-", "accented-"))]
     festival_jobs = [[job for job in jobs if job[0] == name] for name, _, _ in human]
     neural_jobs = [[job for job in jobs if job[0] == name] for name in neural]
+    accented_jobs = [[job for job in jobs if job[0] == name] for name in accented]
     total = len(jobs)
     with staged_output(out_dir, overwrite) as staging:
         for split, voice in voices:
@@ -320,6 +342,17 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
                 _digit_png(image8, image_size).save(staging / image)
             return len(voice_jobs)
 
+        def make_accented(voice_jobs) -> int:
+            name = voice_jobs[0][0]
+            speaker, stretch, cents = accented[name]
+            accented_clips(accented_binary, speaker, stretch, cents,
+                           [(DIGIT_WORDS.index(word), staging / sound, augment_seed)
+                            for _, _, _, word, sound, _, _, augment_seed in voice_jobs],
+                           staging / "scratch" / name.replace("+", "_"), SOUND_RATE, AUGMENT_OPTIONS)
+            for *_, image8, image, _ in voice_jobs:
+                _digit_png(image8, image_size).save(staging / image)
+            return len(voice_jobs)
+
         if neural:
             load_joe()  # once, before the threads; a missing package is one clear error
         done = 0
@@ -328,6 +361,7 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         with ThreadPoolExecutor(max_workers=workers or max(2, os.cpu_count() or 2)) as pool:
             work = [pool.submit(make_festival, voice_jobs) for voice_jobs in festival_jobs]
             work += [pool.submit(make_neural, voice_jobs) for voice_jobs in neural_jobs]
+            work += [pool.submit(make_accented, voice_jobs) for voice_jobs in accented_jobs]
             work += [pool.submit(make, job) for job in espeak_jobs]
             try:
                 for future in work:

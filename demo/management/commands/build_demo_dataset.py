@@ -12,9 +12,10 @@ from gan.services.manifest_import import import_manifest
 
 BUILDERS = {
     "digits": dict(build=build_digits, image_size=32, channels=1,
-                   description="Spoken digits (espeak-ng voices; held out: a Klatt family and "
-                               "festival's human-recorded ked voice) paired with handwritten digits "
-                               "(scikit-learn); train/test split by voice."),
+                   description="Spoken digits (espeak-ng voices, Piper's neural joe and festival's accented "
+                               "human voices for training; held out: a Klatt family and festival's "
+                               "human-recorded ked voice) paired with handwritten digits (scikit-learn); "
+                               "train/test split by voice."),
     "stamps": dict(build=build_stamps, image_size=64, channels=3,
                    description="Tux Paint stamps: a real recording and a photo of the same thing, "
                                "augmented; split by stamp."),
@@ -26,10 +27,12 @@ BUILDERS = {
 }
 
 
-# Smaller builds: 'small' for `make demo` (minutes on 2 cores), 'tiny' for tests of the demo itself.
+# The full build's options beyond the builder's defaults; smaller builds: 'small' for `make demo`
+# (minutes on 2 cores), 'tiny' for tests of the demo itself.
 SIZES = {
-    "digits": {"small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8, n_neural_voices=8),
-               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1, n_neural_voices=0)},
+    "digits": {"full": dict(n_accented_voices=90),
+               "small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8, n_neural_voices=8, n_accented_voices=12),
+               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1, n_neural_voices=0, n_accented_voices=0)},
     "instruments": {"small": dict(n_train=20, n_val=4, n_test=5), "tiny": dict(n_train=3, n_val=1, n_test=2)},
     "stamps": {"small": dict(augment=4), "tiny": dict(augment=1)},
 }
@@ -49,7 +52,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind, name, seed, replace, small=False, tiny=False, **options):
         spec = BUILDERS[kind]
-        size = SIZES[kind]["tiny" if tiny else "small"] if (small or tiny) else {}
+        size = SIZES[kind]["tiny"] if tiny else SIZES[kind]["small"] if small else SIZES[kind].get("full", {})
         with tempfile.TemporaryDirectory() as tmp, tqdm(desc=f"building {kind}", unit="clip") as bar:
             def progress(done, total):
                 bar.total = total
