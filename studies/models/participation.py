@@ -85,9 +85,13 @@ class Side(models.TextChoices):
 class Assignment(models.Model):
     """A trial given to one participant, at a position in their order and with sides chosen for them."""
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments")
-    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="assignments")
-    public_key = models.CharField(max_length=40, unique=True, default=new_public_key, editable=False,
+    # No index of their own on the foreign keys: the constraints' and indexes' composite keys start with
+    # them, and every index is one more write when an answer moves the row (measured on the answer path).
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments", db_index=False)
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="assignments", db_index=False)
+    # Unique by a constraint rather than unique=True, which on PostgreSQL adds a second (LIKE-pattern)
+    # index that no query uses.
+    public_key = models.CharField(max_length=40, default=new_public_key, editable=False,
                                   help_text="The opaque id raters see for this trial and its media.")
     position = models.PositiveIntegerField()
     positive_side = models.CharField(max_length=5, choices=Side.choices, blank=True,
@@ -101,6 +105,7 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["participant", "position"]
         constraints = [
+            models.UniqueConstraint(fields=["public_key"], name="assignment_unique_public_key"),
             models.UniqueConstraint(fields=["participant", "trial"], name="assignment_unique_trial"),
             models.UniqueConstraint(fields=["participant", "position"], name="assignment_unique_position"),
             models.CheckConstraint(condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"),
@@ -140,7 +145,8 @@ class Response(models.Model):
     """One answer. Exactly one of `rating` (rating study) or `choice` (the other kinds) is set."""
 
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="response")
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses")
+    # response_one_per_trial (participant, trial) is the participant's index
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses", db_index=False)
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="responses")
     client_id = models.UUIDField(unique=True, help_text="Made by the browser; a retry with it is a no-op.")
     rating = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -56,7 +56,8 @@ class Stimulus(models.Model):
 class Trial(models.Model):
     """One item of a study; main trials collect `target_votes_per_item` votes each."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
+    # trial_study_role and trial_unique_item start with the study: no index of its own
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials", db_index=False)
     stimulus = models.ForeignKey(Stimulus, on_delete=models.CASCADE, related_name="trials")
     condition = models.ForeignKey(Condition, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="trials",
@@ -90,7 +91,9 @@ class Trial(models.Model):
             models.UniqueConstraint(fields=["study", "stimulus", "condition"], name="trial_unique_item"),
             models.CheckConstraint(condition=Q(left_load__lte=models.F("load")), name="trial_left_load_within_load"),
         ]
-        indexes = [models.Index(fields=["study", "role", "vote_count"], name="trial_study_role_votes")]
+        # Not on vote_count: every answer adds a vote, and a row whose indexed columns do not change is
+        # updated in place (a HOT update, no index writes); the few scans by votes filter a study's rows.
+        indexes = [models.Index(fields=["study", "role"], name="trial_study_role")]
 
     def __str__(self):
         return f"trial #{self.pk} ({self.role})"
