@@ -70,3 +70,24 @@ def test_a_missing_voice_is_one_clear_error_naming_its_package(tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="apt-get install .*festvox-itapc16k.*; or build with n_accented_voices=0"):
         build_digits(tmp_path / "digits", n_voices=3, n_human_voices=0, n_neural_voices=0, n_accented_voices=2)
     assert not (tmp_path / "digits").exists()
+
+
+@pytest.mark.django_db
+def test_the_command_takes_accented_voices_for_digits_only():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--accented-voices is for the digits dataset"):
+        call_command("build_demo_dataset", "stamps", "--accented-voices", "3")
+    with pytest.raises(CommandError, match="must be >= 0"):
+        call_command("build_demo_dataset", "digits", "--tiny", "--accented-voices", "-1")
+
+
+@pytest.mark.django_db
+def test_a_missing_voice_is_one_line_from_the_command(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    monkeypatch.setattr(accented, "installed_accented_voices", lambda: [])
+    with pytest.raises(CommandError, match="apt-get install .*festvox-czech-krb"):
+        call_command("build_demo_dataset", "digits", "--tiny", "--accented-voices", "2")

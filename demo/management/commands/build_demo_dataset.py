@@ -12,10 +12,9 @@ from gan.services.manifest_import import import_manifest
 
 BUILDERS = {
     "digits": dict(build=build_digits, image_size=32, channels=1,
-                   description="Spoken digits (espeak-ng voices, Piper's neural joe and festival's accented "
-                               "human voices for training; held out: a Klatt family and festival's "
-                               "human-recorded ked voice) paired with handwritten digits (scikit-learn); "
-                               "train/test split by voice."),
+                   description="Spoken digits (espeak-ng voices and Piper's neural joe for training; held "
+                               "out: a Klatt family and festival's human-recorded ked voice) paired with "
+                               "handwritten digits (scikit-learn); train/test split by voice."),
     "stamps": dict(build=build_stamps, image_size=64, channels=3,
                    description="Tux Paint stamps: a real recording and a photo of the same thing, "
                                "augmented; split by stamp."),
@@ -27,12 +26,10 @@ BUILDERS = {
 }
 
 
-# The full build's options beyond the builder's defaults; smaller builds: 'small' for `make demo`
-# (minutes on 2 cores), 'tiny' for tests of the demo itself.
+# Smaller builds: 'small' for `make demo` (minutes on 2 cores), 'tiny' for tests of the demo itself.
 SIZES = {
-    "digits": {"full": dict(n_accented_voices=90),
-               "small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8, n_neural_voices=8, n_accented_voices=12),
-               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1, n_neural_voices=0, n_accented_voices=0)},
+    "digits": {"small": dict(n_voices=40, n_heldout_voices=8, n_human_voices=8, n_neural_voices=8),
+               "tiny": dict(n_voices=4, n_heldout_voices=1, n_human_voices=1, n_neural_voices=0)},
     "instruments": {"small": dict(n_train=20, n_val=4, n_test=5), "tiny": dict(n_train=3, n_val=1, n_test=2)},
     "stamps": {"small": dict(augment=4), "tiny": dict(augment=1)},
 }
@@ -49,17 +46,30 @@ class Command(BaseCommand):
         size = parser.add_mutually_exclusive_group()
         size.add_argument("--small", action="store_true", help="a smaller build (what make demo uses)")
         size.add_argument("--tiny", action="store_true", help="the smallest build (tests)")
+        # Off by default: in the 3-seed run of docs/results/generalisation-digits.md they raised the probe
+        # ceiling on festival's held-out ked but not the generator's class consistency there.
+        parser.add_argument("--accented-voices", type=int, default=0, metavar="N",
+                            help="digits: N settings of festival's accented human voices for training")
 
-    def handle(self, *args, kind, name, seed, replace, small=False, tiny=False, **options):
+    def handle(self, *args, kind, name, seed, replace, small=False, tiny=False, accented_voices=0, **options):
         spec = BUILDERS[kind]
-        size = SIZES[kind]["tiny"] if tiny else SIZES[kind]["small"] if small else SIZES[kind].get("full", {})
+        size = dict(SIZES[kind]["tiny" if tiny else "small"]) if (small or tiny) else {}
+        if accented_voices:
+            if kind != "digits":
+                raise CommandError("--accented-voices is for the digits dataset")
+            if accented_voices < 0:
+                raise CommandError(f"--accented-voices must be >= 0, got {accented_voices}")
+            size["n_accented_voices"] = accented_voices
         with tempfile.TemporaryDirectory() as tmp, tqdm(desc=f"building {kind}", unit="clip") as bar:
             def progress(done, total):
                 bar.total = total
                 bar.n = done
                 bar.refresh()
 
-            spec["build"](tmp, seed=seed, progress=progress, **size)
+            try:
+                spec["build"](tmp, seed=seed, progress=progress, **size)
+            except RuntimeError as exc:  # a missing tool or voice: the builders' one clear line
+                raise CommandError(str(exc)) from None
             try:
                 dataset = import_manifest(name or kind, tmp, source=kind, description=spec["description"],
                                           image_size=spec["image_size"], channels=spec["channels"],
