@@ -141,6 +141,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # the same backend, whose health check asks the socket before the server (no round trip)
+        DATABASES["default"]["ENGINE"] = "evalsite.postgres_backend"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,6 +255,9 @@ STUDIES_REQUIRE_CROWD_SESSION = env.bool("STUDIES_REQUIRE_CROWD_SESSION", defaul
 # A rater and their study are kept in each web process this many seconds (saves a query on most
 # rater API calls; a study closed by staff takes answers for up to this long). 0: always read.
 STUDIES_RATER_CACHE_SECONDS = env.float("STUDIES_RATER_CACHE_SECONDS", default=2.0)
+# The rater path's hot statements are prepared once per PostgreSQL connection (studies/prepared.py).
+# Turn off behind a pooler in transaction mode (pgbouncer's default), which cannot keep them.
+STUDIES_PREPARED_STATEMENTS = env.bool("STUDIES_PREPARED_STATEMENTS", default=True)
 # A study with at least this many answers is large: a poll of its results serves the cached figures
 # and recomputes them in the background (task studies.refresh_results, upkeep queue) at most every
 # STUDIES_RESULTS_MAX_AGE_SECONDS while answers keep arriving; a smaller study's are recomputed on

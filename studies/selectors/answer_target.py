@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from .. import prepared
 from ..models import Assignment, AssignmentState, Response, Stimulus, Trial
 from ..sql_values import db_time, db_uuid, read_time
 
@@ -38,6 +39,10 @@ _OVERLAPS_SQL = """EXISTS (SELECT 1 FROM {response} p WHERE p.participant_id = a
                                            AND p.sound_ended_at > %(played_from)s)"""
 
 
+_TYPES = {"answered": "text", "client_id": "uuid", "participant": "bigint", "trial": "text",
+          "played_from": "timestamptz", "played_until": "timestamptz"}
+
+
 def answer_target(participant_id: int, trial_key: str, client_id: uuid.UUID, *,
                   played: tuple[datetime, datetime] | None = None) -> dict | None:
     """One query: the rater's assignment `trial_key` (None if they hold no such trial) with its
@@ -48,10 +53,12 @@ def answer_target(participant_id: int, trial_key: str, client_id: uuid.UUID, *,
     sql = _TARGET_SQL.format(assignment=Assignment._meta.db_table, trial=Trial._meta.db_table,
                              stimulus=Stimulus._meta.db_table, response=Response._meta.db_table, overlaps=overlaps)
     played_from, played_until = played or (None, None)
+    params = {"answered": AssignmentState.ANSWERED, "client_id": db_uuid(client_id), "participant": participant_id,
+              "trial": trial_key}
+    if played is not None:
+        params.update(played_from=db_time(played_from), played_until=db_time(played_until))
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"answered": AssignmentState.ANSWERED, "client_id": db_uuid(client_id),
-                             "participant": participant_id, "trial": trial_key,
-                             "played_from": db_time(played_from), "played_until": db_time(played_until)})
+        prepared.execute(cursor, sql, params, _TYPES)
         row = cursor.fetchone()
         names = [column[0] for column in cursor.description]
     if row is None:

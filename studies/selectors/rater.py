@@ -10,6 +10,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from .. import prepared
 from ..models import Assignment, AssignmentState, Participant, Study, StudyState, Trial, TrialRole
 from .model_rows import ModelRows
 
@@ -140,8 +141,9 @@ def trial_payload(participant: Participant, trial: dict) -> dict:
     return payload
 
 
-_PLAN_SQL = ("SELECT public_key, state, trial_id FROM {table} WHERE participant_id = %s AND state IN ({states}) "
-             "ORDER BY position")
+_PLAN_SQL = ("SELECT public_key, state, trial_id FROM {table} WHERE participant_id = %(participant)s "
+             "AND state IN ({states}) ORDER BY position")
+_PLAN_TYPES = {"participant": "bigint", **{f"state{k}": "text" for k in range(len(PLAN_STATES))}}
 
 
 def plan_rows(participant: Participant) -> list[dict]:
@@ -149,9 +151,10 @@ def plan_rows(participant: Participant) -> list[dict]:
     it runs on every next/state call, and the ORM took longer to build it than the database to
     run it. Rows are mapped by the column names the statement selects."""
     sql = _PLAN_SQL.format(table=connection.ops.quote_name(Assignment._meta.db_table),
-                           states=", ".join(["%s"] * len(PLAN_STATES)))
+                           states=", ".join(f"%(state{k})s" for k in range(len(PLAN_STATES))))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [participant.pk, *PLAN_STATES])
+        prepared.execute(cursor, sql, {"participant": participant.pk,
+                                       **{f"state{k}": state for k, state in enumerate(PLAN_STATES)}}, _PLAN_TYPES)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 

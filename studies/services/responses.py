@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .holds import renew_margin, ttl
 from .returning import reactivate
+from .. import prepared
 from ..errors import AnswerConflict, BadAnswer, NotYourTrial, StudyNotOpen, TrialExpired
 from ..models import Assignment, AssignmentState, Choice, ChosenRole, Participant, Response, StudyKind, Trial
 from ..selectors.answer_target import answer_target
@@ -200,6 +201,14 @@ _RENEW_SQL = """UPDATE {assignment} SET expires_at = %(renew_until)s
 _MARK_SQL = """UPDATE {participant} SET last_active_at = %(now)s
     WHERE id IN (SELECT q.id FROM {participant} q WHERE q.id = %(participant_id)s AND {claimed}{locked_q})
     RETURNING id"""
+# Each value's PostgreSQL type, for the prepared store statement (studies/prepared.py).
+_STORE_TYPES = {
+    "answered": "text", "active": "text", "assignment_id": "bigint", "participant_id": "bigint", "trial_id": "bigint",
+    "client_id": "uuid", "rating": "smallint", "choice": "text", "chosen_role": "text", "response_time_ms": "integer",
+    "play_count": "integer", "position": "integer", "positive_side": "text", "answered_at": "timestamptz",
+    "now": "timestamptz", "counts": "boolean", "sound_started_at": "timestamptz", "sound_ended_at": "timestamptz",
+    "played_to_end": "boolean", "renew_until": "timestamptz", "renew_before": "timestamptz",
+}
 # A rater's progress mark is rewritten at most this often: it feeds decisions made in minutes (who
 # holds without answering), and a write of the rater's row on every answer was measurable.
 PROGRESS_MARK_EVERY = timedelta(seconds=30)
@@ -222,7 +231,7 @@ def _run_store(steps: list[tuple[str, str]], values: dict) -> dict[str, int]:
         # savepoint keeps a unique-key error from poisoning it.
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             with connection.cursor() as cursor:
-                cursor.execute(statement, values)
+                prepared.execute(cursor, statement, values, _STORE_TYPES)
                 returned.update(zip([column[0] for column in cursor.description], cursor.fetchone()))
         return returned
     with transaction.atomic(), connection.cursor() as cursor:
