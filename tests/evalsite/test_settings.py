@@ -49,7 +49,7 @@ def test_settings_read_database_and_broker_from_the_environment(tmp_path):
     env = clean_env(tmp_path, DATABASE_URL="postgres://u@db.example:5433/evaldb",
                     CELERY_BROKER_URL="redis://cache.example:6379/2", MEDIA_ROOT=str(tmp_path / "m"))
     out = manage(env, "shell", "-c", code).stdout.split()
-    assert out[-4:] == ["django.db.backends.postgresql", "evaldb", "redis://cache.example:6379/2",
+    assert out[-4:] == ["evalsite.postgres_backend", "evaldb", "redis://cache.example:6379/2",
                         str(tmp_path / "m")]
 
 
