@@ -55,8 +55,8 @@ def answer_target(participant_id: int, trial_key: str, client_id: uuid.UUID, *,
     played_from, played_until = played or (None, None)
     params = {"answered": AssignmentState.ANSWERED, "client_id": db_uuid(client_id), "participant": participant_id,
               "trial": trial_key}
-    if played is not None:
-        params.update(played_from=db_time(played_from), played_until=db_time(played_until))
+    if played is not None:  # only the overlap check's statement has these placeholders
+        params["played_from"], params["played_until"] = db_time(played_from), db_time(played_until)
     with connection.cursor() as cursor:
         prepared.execute(cursor, sql, params, _TYPES)
         row = cursor.fetchone()
