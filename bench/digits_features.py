@@ -48,21 +48,6 @@ VARIANTS = [
 ]
 
 
-def family_of(group: str, espeak_families: dict) -> str:
-    from demo.builders.accented_voices import ACCENTED_FAMILY
-    from demo.builders.digits import HUMAN_FAMILY
-    from demo.builders.neural_voice import NEURAL_FAMILY
-
-    if group.startswith("festival-"):
-        return HUMAN_FAMILY
-    if group.startswith("piper-"):
-        return NEURAL_FAMILY
-    if group.startswith("accented-"):
-        return ACCENTED_FAMILY
-    variant = group.split("+", 1)[-1]
-    return next((family for family, names in espeak_families.items() if variant in names), "unknown")
-
-
 def _cell(result: dict | None) -> str:
     if not result:
         return "-"
@@ -79,8 +64,9 @@ def main() -> None:
 
     import django
     django.setup()
-    from demo.builders.digits import HUMAN_FAMILY, voice_families
+    from demo.builders.digits import HUMAN_FAMILY
     from demo.builders.neural_voice import NEURAL_FAMILY
+    from generalisation import family_of_group   # bench/, this script's folder
     from gan.ml.features import FeatureSpec
     from gan.ml.probe import linear_probe
     from gan.models import Dataset
@@ -88,8 +74,7 @@ def main() -> None:
 
     dataset = Dataset.objects.get(name=args.dataset)
     pairs = list(dataset.pairs.order_by("pk"))
-    espeak = voice_families()
-    families = np.array([family_of(p.group, espeak) for p in pairs])
+    families = np.array([family_of_group(p.group) for p in pairs])
     splits = np.array([p.split for p in pairs])
     labels = np.array([p.label for p in pairs])
     train = splits == "train"

@@ -150,11 +150,18 @@ def generalisation_table(report) -> list[str]:
 
 def family_of_group(group: str) -> str:
     """The digits builder's voice family from a pair's group (its voice): festival's ked is the
-    human-recorded family; espeak voices are accent+variant, their family read from the variant file."""
+    human-recorded family, Piper's joe the neural one, festival's other-language voices the accented
+    one; espeak voices are accent+variant, their family read from the variant file."""
+    from demo.builders.accented_voices import ACCENTED_FAMILY
     from demo.builders.digits import HUMAN_FAMILY, voice_families
+    from demo.builders.neural_voice import NEURAL_FAMILY
 
     if group.startswith("festival-"):
         return HUMAN_FAMILY
+    if group.startswith("piper-"):
+        return NEURAL_FAMILY
+    if group.startswith("accented-"):
+        return ACCENTED_FAMILY
     variant = group.split("+", 1)[-1]
     return next((family for family, names in _FAMILIES.setdefault("espeak", voice_families()).items()
                  if variant in names), "unknown")

@@ -17,13 +17,7 @@ score.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
-
-import numpy as np
-import soundfile
-
-from .sound_augment import augment_sound, sox_effects, speed_and_pitch
 
 ACCENTED_FAMILY = "accented-human"
 # festival voice -> (Debian package, the ten digits zero..nine spelt for that voice's language)
@@ -60,34 +54,3 @@ def require_accented_voices() -> str:
         raise RuntimeError(f"the digits dataset's accented human voices need festival and its voices (Debian: "
                            f"apt-get install {packages}); or build with n_accented_voices=0")
     return binary
-
-
-def accented_clips(binary: str, voice: str, stretch: float, cents: float,
-                   clips: list[tuple[int, Path, list[int] | None]], scratch: Path, rate: int,
-                   augment_options: dict) -> None:
-    """`voice` says each (digit, path, augment seed) in its own spelling at a duration stretch; SoX
-    shifts the pitch by `cents` and resamples to `rate`; the clip gets the dataset's augmentation.
-    One festival process per voice setting (loading a voice costs more than a word)."""
-    spellings = ACCENTED_VOICES[voice][1]
-    scratch.mkdir(parents=True, exist_ok=True)
-    raw = [scratch / f"{index}.wav" for index in range(len(clips))]
-    script = [f"(voice_{voice})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
-    script += [f'(utt.save.wave (utt.synth (Utterance Text "{spellings[digit]}")) "{path}" \'riff)'
-               for (digit, _, _), path in zip(clips, raw)]
-    (scratch / "say.scm").write_text("\n".join(script) + "\n")
-    result = subprocess.run([binary, "--batch", str(scratch / "say.scm")], capture_output=True, text=True,
-                            timeout=300)
-    for (digit, out_path, augment_seed), path in zip(clips, raw):
-        if result.returncode != 0 or not path.is_file() or path.stat().st_size <= 44:
-            raise RuntimeError(f"festival ({voice}) failed saying {spellings[digit]!r} (exit {result.returncode}): "
-                               f"{(result.stderr or result.stdout).strip()[:300]}")
-        wave, source_rate = soundfile.read(str(path), dtype="float32")
-        if wave.size == 0 or float(np.max(np.abs(wave))) < 1e-3:
-            raise RuntimeError(f"festival ({voice}) wrote a silent clip saying {spellings[digit]!r}")
-        wave = sox_effects(speed_and_pitch(wave, source_rate, 1.0, cents), source_rate, [], out_rate=rate)
-        if augment_seed is not None:
-            wave = augment_sound(wave, rate, np.random.default_rng(augment_seed), **augment_options)
-        else:
-            wave = wave * (0.5 / (float(np.max(np.abs(wave))) + 1e-12))
-        soundfile.write(str(out_path), wave.astype(np.float32), rate, subtype="PCM_16")
-    shutil.rmtree(scratch)

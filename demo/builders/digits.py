@@ -42,10 +42,11 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from .accented_voices import ACCENTED_FAMILY, accented_clips, installed_accented_voices, require_accented_voices
+from .accented_voices import ACCENTED_FAMILY, ACCENTED_VOICES, installed_accented_voices, require_accented_voices
+from .festival import festival_clips
 from .neural_voice import NEURAL_FAMILY, load_joe, neural_clips
 from .manifest import MANIFEST_NAME, BuildResult, ProgressCallback, report_progress, staged_output, write_manifest
-from .sound_augment import augment_sound, speed_and_pitch, sox_effects
+from .sound_augment import augment_sound
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # espeak-ng's English accents (en-us-nyc renders digits exactly like en-us, so it is left out).
@@ -169,35 +170,6 @@ def _speak(binary: str, voice: str, speed: int, pitch: int, text: str, out_path:
     if augment_seed is not None:
         wave = augment_sound(wave, rate, np.random.default_rng(augment_seed), **AUGMENT_OPTIONS)
         soundfile.write(str(out_path), wave, rate, subtype="PCM_16")
-
-
-def _festival_clips(binary: str, stretch: float, cents: float, clips: list[tuple[str, Path, list[int] | None]],
-                    scratch: Path) -> None:
-    """Festival's ked says each (word, path, augment seed) at a duration stretch; then SoX shifts the
-    pitch by `cents` and resamples to SOUND_RATE, and the clip gets the dataset's augmentation.
-    One festival process per voice: loading the voice costs more than a word."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    raw = [scratch / f"{index}.wav" for index in range(len(clips))]
-    script = [f"(voice_{FESTIVAL_VOICE})", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
-    script += [f'(utt.save.wave (utt.synth (Utterance Text "{word}")) "{path}" \'riff)'
-               for (word, _, _), path in zip(clips, raw)]
-    (scratch / "say.scm").write_text("\n".join(script) + "\n")
-    result = subprocess.run([binary, "--batch", str(scratch / "say.scm")], capture_output=True, text=True,
-                            timeout=300)
-    for (word, out_path, augment_seed), path in zip(clips, raw):
-        if result.returncode != 0 or not path.is_file() or path.stat().st_size <= 44:
-            raise RuntimeError(f"festival ({FESTIVAL_VOICE}) failed saying {word!r} (exit {result.returncode}): "
-                               f"{(result.stderr or result.stdout).strip()[:300]}")
-        wave, rate = soundfile.read(str(path), dtype="float32")
-        if wave.size == 0 or float(np.max(np.abs(wave))) < 1e-3:
-            raise RuntimeError(f"festival ({FESTIVAL_VOICE}) wrote a silent clip saying {word!r}")
-        wave = sox_effects(speed_and_pitch(wave, rate, 1.0, cents), rate, [], out_rate=SOUND_RATE)
-        if augment_seed is not None:
-            wave = augment_sound(wave, SOUND_RATE, np.random.default_rng(augment_seed), **AUGMENT_OPTIONS)
-        else:
-            wave = wave * (0.5 / (float(np.max(np.abs(wave))) + 1e-12))
-        soundfile.write(str(out_path), wave.astype(np.float32), SOUND_RATE, subtype="PCM_16")
-    shutil.rmtree(scratch)
 
 
 def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120, n_heldout_voices: int = 20,
@@ -328,9 +300,9 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         def make_festival(voice_jobs) -> int:
             name = voice_jobs[0][0]
             stretch, cents = next((s, c) for n, s, c in human if n == name)
-            _festival_clips(festival, stretch, cents, [(word, staging / sound, augment_seed)
-                                                       for _, _, _, word, sound, _, _, augment_seed in voice_jobs],
-                            staging / "scratch" / name.replace("+", "_"))
+            festival_clips(festival, FESTIVAL_VOICE, stretch, cents,
+                           [(word, staging / sound, augment_seed) for _, _, _, word, sound, _, _, augment_seed in voice_jobs],
+                           staging / "scratch" / name.replace("+", "_"), SOUND_RATE, AUGMENT_OPTIONS)
             for *_, image8, image, _ in voice_jobs:
                 _digit_png(image8, image_size).save(staging / image)
             return len(voice_jobs)
@@ -345,8 +317,9 @@ def build_digits(out_dir: str | os.PathLike, seed: int = 0, n_voices: int = 120,
         def make_accented(voice_jobs) -> int:
             name = voice_jobs[0][0]
             speaker, stretch, cents = accented[name]
-            accented_clips(accented_binary, speaker, stretch, cents,
-                           [(DIGIT_WORDS.index(word), staging / sound, augment_seed)
+            spellings = ACCENTED_VOICES[speaker][1]   # the digit in the speaker's own letters
+            festival_clips(accented_binary, speaker, stretch, cents,
+                           [(spellings[DIGIT_WORDS.index(word)], staging / sound, augment_seed)
                             for _, _, _, word, sound, _, _, augment_seed in voice_jobs],
                            staging / "scratch" / name.replace("+", "_"), SOUND_RATE, AUGMENT_OPTIONS)
             for *_, image8, image, _ in voice_jobs:
