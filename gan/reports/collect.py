@@ -80,12 +80,17 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
 
 def _tables(dataset: Dataset, metrics: list[str], rows2: list[Row], rows4: list[Row], table4_feature: str) -> list[Table]:
     tables = [
-        Table("2", "Scores of different kinds of sound features (variant g)", metrics, rows2),
+        Table("2", f"Scores of different kinds of sound features (variant {_table2_variant(rows2)})", metrics, rows2),
         Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
               metrics, rows4),
     ]
     _add_is_floor_notes(tables, dataset)
     return tables
+
+
+def _table2_variant(rows2: list[Row]) -> str:
+    """The model of Table 2's rows: the paper's g unless the suite asked for another (e.g. h-cbn)."""
+    return next((r.variant for r in rows2 if r.variant), "g")
 
 
 def _add_is_floor_notes(tables: list[Table], dataset: Dataset) -> None:

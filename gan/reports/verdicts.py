@@ -65,7 +65,8 @@ def claim_verdicts(report: Report) -> list[dict]:
         others = [r for r in rows2 if r.feature != "soundnet"]
         claim = f"Table 2: SoundNet features give images of the right class more often than the others ({words})"
         if soundnet is None or not others:
-            out.append(_not_measured(claim, "the suite did not train variant g with SoundNet and another feature"))
+            variant = next((r.variant for r in rows2 if r.variant), "g")
+            out.append(_not_measured(claim, f"the suite did not train variant {variant} with SoundNet and another feature"))
         else:
             ceilings = "; ".join(
                 f"linear probe {r.label} {100 * r.ceilings[suffix[1:] or 'test']['accuracy']:.1f}%"

@@ -109,6 +109,9 @@ class SuiteParams:
     dataset_id: int
     preset: str = "quick"
     features: list = field(default_factory=list)  # Table 2 rows; [] = all four kinds
+    # The model Table 2 compares the features with: the paper's g, or e.g. row h's h-cbn to ask whether
+    # SoundNet still wins once the images depict their sound (docs/results/row-h-verdicts.md).
+    table2_variant: str = "g"
     variants: list = field(default_factory=list)  # Table 4 rows; [] = b..g (h and its ablations on request)
     table4_feature: str = ""  # "" = SoundNet (or the preset's fallback when its weights are missing)
     feature_options: dict = field(default_factory=dict)  # e.g. {"pooling": "segments"}
@@ -133,6 +136,8 @@ class SuiteParams:
         bad = sorted(set(self.features) - set(FEATURE_KINDS))
         if bad:
             raise ValueError(f"unknown feature kinds {bad}; valid: {list(FEATURE_KINDS)}")
+        if self.table2_variant not in VARIANTS:
+            raise ValueError(f"table2_variant must be one of {sorted(VARIANTS)}, not {self.table2_variant!r}")
         bad = sorted(set(self.variants) - set(VARIANTS))
         if bad:
             raise ValueError(f"unknown variants {bad}; valid: {sorted(VARIANTS)}")
@@ -186,13 +191,15 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
         features.remove("soundnet")
     # Table 4's order (b..g, then row h and its ablations); by default the paper's rows only.
     variants = sorted(p.variants or PAPER_VARIANTS, key=list(VARIANTS).index)
-    grey = [v for v in variants if VARIANTS[v].discriminator == "projected"] if dataset.channels != 3 else []
+    grey = [v for v in dict.fromkeys([p.table2_variant, *variants]) if VARIANTS[v].discriminator == "projected"] \
+        if dataset.channels != 3 else []
     if grey:
         raise SuiteError(f"rows {', '.join(grey)} judge images with an ImageNet network and need RGB images; "
                          f"dataset {dataset.name!r} is grayscale")
     rows: dict[str, dict] = {}
     for kind in features:
-        rows.setdefault(f"g/{kind}", {"variant": "g", "feature": kind, "tables": []})["tables"].append("2")
+        rows.setdefault(f"{p.table2_variant}/{kind}",
+                        {"variant": p.table2_variant, "feature": kind, "tables": []})["tables"].append("2")
     for variant in variants:
         rows.setdefault(f"{variant}/{table4_feature}",
                         {"variant": variant, "feature": table4_feature, "tables": []})["tables"].append("4")
@@ -241,6 +248,7 @@ def build_plan(p: SuiteParams, dataset: Dataset) -> dict:
         notes.append("the dataset has no held-out source (split 'heldout'): only in-domain scores")
     return {
         "preset": preset.name, "table4_feature": table4_feature, "features": features, "variants": variants,
+        "table2_variant": p.table2_variant,
         "model": model, "train": train, "seeds": seeds, "validation": validation, "splits": splits,
         "metrics": metrics, "children": p.children or preset.children, "notes": notes,
         "torch_threads": preset.torch_threads, "parallel": p.parallel or preset.parallel,

@@ -24,6 +24,8 @@ class Command(BaseCommand):
                             help="; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()))
         parser.add_argument("--features", help="Table 2 rows, e.g. mfcc,fbank (default: all four)")
         parser.add_argument("--variants", help="Table 4 rows, e.g. c,g (default: b-g)")
+        parser.add_argument("--table2-variant", default="g",
+                            help="the model Table 2 trains with each feature (default: the paper's g)")
         parser.add_argument("--table4-feature", default="",
                             help="feature of the Table 4 runs (default: soundnet)")
         parser.add_argument("--classifier", default="domain", choices=CLASSIFIERS,
@@ -67,6 +69,7 @@ class Command(BaseCommand):
                          sample_every=o["iterations"])
             train.setdefault("epochs", None)
         options = dict(preset=o["preset"], features=_csv(o["features"]), variants=_csv(o["variants"]),
+                       table2_variant=o["table2_variant"].strip().lower(),
                        table4_feature=o["table4_feature"], classifier=o["classifier"],
                        metrics=_csv(o["metrics"]), splits=o["splits"], order=o["order"],
                        children=o["children"] or "", model=model, train=train,

@@ -23,6 +23,19 @@ def test_the_plan_trains_each_row_once_per_seed_and_shares_g_between_the_tables(
     assert set(plan) - set(plan_settings(plan)) == {"cells"}   # the job's metrics keep the rest
 
 
+def test_table_2_can_compare_the_features_with_another_model_sharing_its_cell_with_table_4(tones):
+    plan = build_plan(SuiteParams(dataset_id=tones.pk, **{**TINY, "seeds": [0], "table2_variant": "h-cbn",
+                                                          "variants": ["g", "h-cbn"]}), tones)
+    assert [(c["key"], c["tables"]) for c in plan["cells"]] == [
+        ("h-cbn/mfcc", ["2", "4"]), ("h-cbn/fbank", ["2"]), ("g/mfcc", ["4"])]
+    assert plan["table2_variant"] == "h-cbn"
+    with pytest.raises(ValueError, match="table2_variant must be one of"):
+        SuiteParams(dataset_id=tones.pk, table2_variant="z")
+    tones.channels = 1   # h-cbn's projected D needs RGB, asked for through Table 2 as well
+    with pytest.raises(SuiteError, match="rows h-cbn judge images"):
+        build_plan(SuiteParams(dataset_id=tones.pk, **{**TINY, "table2_variant": "h-cbn", "variants": ["g"]}), tones)
+
+
 def test_bad_params_are_refused_as_suite_errors_before_a_job_exists(tones):
     for options, phrase in [({"seeds": [0, 0]}, "seeds must be distinct"), ({"parallel": 65}, "parallel must be"),
                             ({"children": "forked"}, "children must be one of"),
