@@ -16,6 +16,7 @@ from ..models import Dataset, Evaluation
 from ..reports import ReportError, dataset_report, ladder_chart, suite_report, suites_of
 from ..reports.formats import to_csv, to_latex, to_markdown
 from ..reports.tables import METRIC_TITLES, CountTable
+from ..ml.variants import VARIANTS
 from ..services.suite import CHILD_MODES, PRESETS, SuiteError, launch_suite
 from .choices import CLASSIFIER_CHOICES, FEATURE_CHOICES
 from .media import media_url
@@ -33,6 +34,13 @@ class SuiteLaunchForm(forms.Form):
                                            "enough); dispatch: children go to the GPU workers")
     table4_feature = forms.ChoiceField(choices=[("", "SoundNet (the paper)")]
                                        + [c for c in FEATURE_CHOICES if c[0] != "soundnet"], required=False)
+    variants = forms.MultipleChoiceField(
+        choices=[(name, v.title) for name, v in VARIANTS.items()], required=False,
+        help_text="Table 4 rows (none ticked: the paper's b-g); row h and its ablations are beyond the paper")
+    table2_variant = forms.ChoiceField(
+        choices=[(name, v.title) for name, v in VARIANTS.items()], initial="g",
+        help_text="the model Table 2 trains with each feature: the paper's g, or e.g. h-cbn to ask whether "
+                  "SoundNet still wins once the images depict their sound")
     classifier = forms.ChoiceField(choices=CLASSIFIER_CHOICES)
     splits = forms.IntegerField(min_value=1, max_value=100, initial=10)
 
@@ -135,7 +143,8 @@ class EvaluationAdmin(admin.ModelAdmin):
                 self.message_user(request, "You may not launch jobs.", messages.ERROR)
             elif form.is_valid():
                 d = form.cleaned_data
-                options = {k: d[k] for k in ("preset", "children", "table4_feature", "classifier", "splits")
+                options = {k: d[k] for k in ("preset", "children", "table4_feature", "variants", "table2_variant",
+                                             "classifier", "splits")
                            if d.get(k) not in (None, "")}
                 try:
                     job = launch_suite(d["dataset"], user=request.user, **options)
