@@ -11,8 +11,9 @@ who top up a partial plan, by a small integer program (scipy.optimize.milp; one 
 candidate trial): conditions and classes each within one of the others, no class more than one
 ahead of another within a condition, each sound at most once (as few times as the counts allow),
 least-loaded trials first so items fill evenly, random among equals. Constraints the candidates
-make impossible are given up one by one ("as evenly as the counts allow"); a condition or class
-falls behind only when it has no candidate left. A quick greedy pick is tried first and kept when
+make impossible are given up one by one ("as evenly as the counts allow"); a condition falls
+behind only when it has no candidate left, a class also when keeping it level would unbalance the
+conditions (the candidates left to a late rater can force that choice). A quick greedy pick is tried first and kept when
 a check finds it just as even (most joins: no integer program at all). tests/studies/test_design.py checks this with
 hypothesis over study shapes.
 """
@@ -68,8 +69,8 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
 
     Constraints, in the order they are given up when the candidates make them impossible:
     no class more than one ahead of another within a condition; each sound at most once (or as
-    few times as the counts allow); conditions and classes each within one of the others
-    (counting what the rater holds). Cost: the trials' loads (fill items evenly), random among equals.
+    few times as the counts allow); classes within one of each other; conditions within one of
+    each other (counting what the rater holds). Cost: the trials' loads (fill items evenly), random among equals.
     """
     # scipy is imported here, not at start-up: the greedy pick usually suffices and web workers
     # should not pay a second of imports for the rare integer program.
@@ -95,9 +96,10 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     per_item = -(-(len(held) + total) // len({*items, *held_items}))  # ceil: a Latin square has 1
 
     blocks = {"total": (sparse.csr_matrix(np.ones((1, len(slots)))), [total], [total])}
-    blocks["margins"] = (sparse.vstack([_onehot(condition_of, len(conditions)), _onehot(class_of, len(classes))]),
-                         [by_condition[0][c] for c in conditions] + [by_class[0][k] for k in classes],
-                         [by_condition[1][c] for c in conditions] + [by_class[1][k] for k in classes])
+    blocks["conditions"] = (_onehot(condition_of, len(conditions)), [by_condition[0][c] for c in conditions],
+                            [by_condition[1][c] for c in conditions])
+    blocks["classes"] = (_onehot(class_of, len(classes)), [by_class[0][k] for k in classes],
+                         [by_class[1][k] for k in classes])
     # Within a condition, every class ends at the condition's level L_c or L_c - 1 (a class that runs
     # out of candidates may end lower): one integer variable per condition, 2 rows per cell.
     levels = len(conditions)
@@ -119,8 +121,11 @@ def _choose(slots: list[Slot], total: int, held: Sequence[Slot], rng: random.Ran
     cost = np.concatenate([np.array([s.load for s in slots], dtype=float)
                            + 0.5 * np.array([rng.random() for _ in slots]), np.zeros(levels)])
     upper = np.concatenate([np.ones(len(slots)), np.full(levels, len(slots) + len(held))])
-    # Conditions and classes even matters most (the tables compare them); a sound heard twice next.
-    for wanted in (("pairwise", "margins", "distinct"), ("margins", "distinct"), ("margins",), ()):
+    # Conditions even matters most (the tables compare them), classes even next, then a sound heard
+    # twice. The candidates left can make the first two exclusive (e.g. the only conditions short of
+    # trials have one class left): then the classes give way, never the conditions.
+    for wanted in (("pairwise", "conditions", "classes", "distinct"), ("conditions", "classes", "distinct"),
+                   ("conditions", "classes"), ("conditions", "distinct"), ("conditions",), ()):
         parts = [blocks["total"]] + [blocks[name] for name in wanted]
         matrix = sparse.vstack([m if m.shape[1] == len(slots) + levels else sparse.hstack(
             [m, sparse.csr_matrix((m.shape[0], levels))]) for m, _, _ in parts]).tocsr()

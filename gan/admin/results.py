@@ -38,7 +38,7 @@ class SuiteLaunchForm(forms.Form):
         choices=[(name, v.title) for name, v in VARIANTS.items()], required=False,
         help_text="Table 4 rows (none ticked: the paper's b-g); row h and its ablations are beyond the paper")
     table2_variant = forms.ChoiceField(
-        choices=[(name, v.title) for name, v in VARIANTS.items()], initial="g",
+        choices=[(name, v.title) for name, v in VARIANTS.items()], initial="g", required=False,
         help_text="the model Table 2 trains with each feature: the paper's g, or e.g. h-cbn to ask whether "
                   "SoundNet still wins once the images depict their sound")
     classifier = forms.ChoiceField(choices=CLASSIFIER_CHOICES)
