@@ -84,6 +84,7 @@ def real_photos(dataset, size: int, class_map: dict) -> dict:
 
 def judged_report(report, generated: dict):
     """The suite's report with each row's class consistency replaced by Lite0's (per seed)."""
+    from gan.reports.collect import _mean_per_class   # the suite report's own mean over seeds
     from gan.reports.tables import Score, mean_interval
 
     judged = copy.deepcopy(report)
@@ -100,15 +101,9 @@ def judged_report(report, generated: dict):
                 mean, ci = mean_interval(values)
                 scores["class_consistency" + suffix] = Score(
                     metric="class_consistency", value=mean, std=None, n=evaluations[0].n_images, classifier=JUDGE,
-                    split=split, values=values, ci=ci, per_class=_mean_per_class(evaluations))
+                    split=split, values=values, ci=ci, per_class=_mean_per_class([e.per_class for e in evaluations]))
             row.scores = scores
     return judged
-
-
-def _mean_per_class(evaluations) -> dict:
-    names = evaluations[0].per_class or {}
-    return {name: {"share": sum(e.per_class[name]["share"] or 0 for e in evaluations) / len(evaluations),
-                   "n": names[name]["n"]} for name in names}
 
 
 def markdown(suite_id: int, report, judged, real: dict) -> str:

@@ -12,7 +12,7 @@ from ..selectors.figures import latest_figures
 from ..selectors.reports import (dataset_of, job_by_id, latest_scored_results, pair_counts, real_image_scores,
                                  scores_at_volume_one)
 from ..selectors.suite import probe_ceilings, suite_cells, upper_bound_evaluations
-from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, metric_key
+from .tables import METRIC_ORDER, CountTable, Report, Row, Score, Table, metric_key, table2_variant
 from .verdicts import claim_verdicts
 
 FEATURE_TITLES = {"spectrogram": "Spectrogram", "fbank": "Fbank", "mfcc": "MFCCs", "soundnet": "SoundNet"}
@@ -80,17 +80,12 @@ def _assemble(dataset: Dataset, cells: list[dict], real_evaluations, suite_job_i
 
 def _tables(dataset: Dataset, metrics: list[str], rows2: list[Row], rows4: list[Row], table4_feature: str) -> list[Table]:
     tables = [
-        Table("2", f"Scores of different kinds of sound features (variant {_table2_variant(rows2)})", metrics, rows2),
+        Table("2", f"Scores of different kinds of sound features (variant {table2_variant(rows2)})", metrics, rows2),
         Table("4", f"Scores of different models ({FEATURE_TITLES.get(table4_feature, table4_feature)} feature)",
               metrics, rows4),
     ]
     _add_is_floor_notes(tables, dataset)
     return tables
-
-
-def _table2_variant(rows2: list[Row]) -> str:
-    """The model of Table 2's rows: the paper's g unless the suite asked for another (e.g. h-cbn)."""
-    return next((r.variant for r in rows2 if r.variant), "g")
 
 
 def _add_is_floor_notes(tables: list[Table], dataset: Dataset) -> None:

@@ -121,6 +121,11 @@ class Table:
         return seen
 
 
+def table2_variant(rows2: list[Row]) -> str:
+    """The model of Table 2's rows: the paper's g unless the suite asked for another (e.g. h-cbn)."""
+    return next((r.variant for r in rows2 if r.variant), "g")
+
+
 @dataclass
 class CountTable:
     """Table 1: pairs per class and split (and how many cleaning discarded)."""

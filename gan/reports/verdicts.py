@@ -9,7 +9,7 @@ inconclusive. Fewer than two seeds on a side gives no interval, so no verdict.
 from __future__ import annotations
 
 from ..ml.intervals import difference_interval
-from .tables import Report, Row
+from .tables import Report, Row, table2_variant
 
 CLAIM_METRIC = "class_consistency"
 
@@ -65,8 +65,8 @@ def claim_verdicts(report: Report) -> list[dict]:
         others = [r for r in rows2 if r.feature != "soundnet"]
         claim = f"Table 2: SoundNet features give images of the right class more often than the others ({words})"
         if soundnet is None or not others:
-            variant = next((r.variant for r in rows2 if r.variant), "g")
-            out.append(_not_measured(claim, f"the suite did not train variant {variant} with SoundNet and another feature"))
+            out.append(_not_measured(claim, f"the suite did not train variant {table2_variant(rows2)} with SoundNet "
+                                            "and another feature"))
         else:
             ceilings = "; ".join(
                 f"linear probe {r.label} {100 * r.ceilings[suffix[1:] or 'test']['accuracy']:.1f}%"

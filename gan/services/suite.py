@@ -110,7 +110,7 @@ class SuiteParams:
     preset: str = "quick"
     features: list = field(default_factory=list)  # Table 2 rows; [] = all four kinds
     # The model Table 2 compares the features with: the paper's g, or e.g. row h's h-cbn to ask whether
-    # SoundNet still wins once the images depict their sound (docs/results/row-h-verdicts.md).
+    # SoundNet still wins once the images depict their sound (docs/results/row-h/).
     table2_variant: str = "g"
     variants: list = field(default_factory=list)  # Table 4 rows; [] = b..g (h and its ablations on request)
     table4_feature: str = ""  # "" = SoundNet (or the preset's fallback when its weights are missing)
