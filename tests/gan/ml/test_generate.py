@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from gan.ml.generate import (class_grid, generate_images, noise_for_seeds, plot_losses, save_images, to_uint8,
-                             volume_table)
+                             truncate, volume_table)
 from gan.ml.networks import Generator
 
 from .toy_pairs import tiny_model
@@ -38,6 +38,25 @@ def test_images_depend_on_seed_not_on_batch_composition(generator):
     given_z = generate_images(generator, features, z=noise_for_seeds([1, 2, 3, 4, 5], 10), device="cpu")
     assert np.array_equal(out, given_z)
     assert generator.training       # the caller's mode is restored
+
+
+def test_truncation_pulls_noise_to_the_prior_mean(generator):
+    features = np.random.default_rng(1).normal(size=(1, 8)).astype(np.float32).repeat(3, axis=0)
+    seeds = [7, 8, 9]
+    drawn = generate_images(generator, features, seeds=seeds, device="cpu")
+    assert np.array_equal(drawn, generate_images(generator, features, seeds=seeds, device="cpu", truncation=1.0))
+    # t = 0: every seed of one sound draws the same image, the image of z = 0.
+    collapsed = generate_images(generator, features, seeds=seeds, device="cpu", truncation=0.0)
+    assert np.array_equal(collapsed[0], collapsed[1]) and np.array_equal(collapsed[0], collapsed[2])
+    assert np.array_equal(collapsed, generate_images(generator, features, z=torch.zeros(3, 10), device="cpu"))
+    assert not np.array_equal(drawn[0], drawn[1])
+    half = generate_images(generator, features, seeds=seeds, device="cpu", truncation=0.5)
+    assert np.array_equal(half, generate_images(generator, features, z=0.5 * noise_for_seeds(seeds, 10), device="cpu"))
+    z = noise_for_seeds(seeds, 10)
+    assert torch.equal(truncate(z, 0.25), 0.25 * z)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="truncation"):
+            truncate(z, bad)
 
 
 def test_generate_rejects_bad_input(generator):
