@@ -222,7 +222,12 @@ def run_recipe(dataset: str, name: str, seed: int, budget_s: float) -> Path:
               "iterations": summary["step"], "cpu_s": cpu_s, "wall_s": wall_s,
               "model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "splits": {}}
     generator = trainer.image_generator
-    real_diversity = {}
+    from gan.ml.metrics import within_class_diversity
+
+    # The real photos' features and spread per split: the same at every truncation level, so once.
+    real_features = {split: judges.fid.features(nhwc(arrays[f"{split}_images{size}"])) for split in ("val", "test", "heldout")}
+    real_diversity = {split: within_class_diversity(real_features[split], arrays[f"{split}_labels"])["value"]
+                      for split in real_features}
     for truncation in TRUNCATIONS:
         judged_at = result.setdefault("truncation", {}).setdefault(f"{truncation:g}", {})
         for split in ("val", "test", "heldout"):
@@ -230,12 +235,7 @@ def run_recipe(dataset: str, name: str, seed: int, budget_s: float) -> Path:
             images = generate_images(generator, arrays[f"{split}_features"], seeds=seeds, device="cpu",
                                      truncation=truncation)
             labels = arrays[f"{split}_labels"]
-            real = judges.fid.features(nhwc(arrays[f"{split}_images{size}"]))
-            if split not in real_diversity:
-                from gan.ml.metrics import within_class_diversity
-
-                real_diversity[split] = within_class_diversity(real, labels)["value"]
-            judged = judges.judge(images, labels, real_features=real)
+            judged = judges.judge(images, labels, real_features=real_features[split])
             judged.pop("features")
             judged["diversity_share"] = judged["diversity"] / real_diversity[split]
             judged_at[split] = judged
